@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scripts/setup.sh [build|test|run|peer]...: installs the Debian packages dma needs, idempotently.
+#   build  compilers, CMake and the header libraries (Eigen, xtensor, Boost.Hana, nlohmann-json)
+#   test   build + Catch2 + OpenMPI (the 2-rank collection test)
+#   run    build + OpenMPI + gnuplot (plots) + the tools data preparation uses (npm, dictd readers)
+#   peer   Debian's python3-torch with OpenBLAS (reference fixtures and benchmark peers only)
+# Packages already installed are not touched; apt-get runs only when something is missing.
+set -euo pipefail
+
+want=(build-essential cmake pkg-config libeigen3-dev libxtensor-dev libboost-dev
+      nlohmann-json3-dev zlib1g-dev)
+for group in "${@:-build}"; do
+  case "$group" in
+    build) ;;
+    test) want+=(catch2 libopenmpi-dev openmpi-bin) ;;
+    run) want+=(libopenmpi-dev openmpi-bin gnuplot-nox npm man-db bsdextrautils) ;;
+    peer) want+=(python3-torch libopenblas0-pthread python3-numpy) ;;
+    *) echo "setup.sh: unknown group '$group' (expected build, test, run or peer)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  echo "setup.sh: all ${#want[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "setup.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# scripts/test.sh: installs what the tests need, builds (Release) and runs the whole suite.
+# This is the README's test command and what .ci/run calls. Extra arguments go to ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+jobs=$(nproc)
+cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Release -DDMA_BUILD_BENCHMARKS=ON -DDMA_BUILD_EXAMPLES=ON
+cmake --build build/test -j "$jobs"
+ctest --test-dir build/test --output-on-failure -j "$jobs" "$@"
