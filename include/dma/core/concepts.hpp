@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -84,6 +86,22 @@ template <class L, class Agent>
 concept Learner = requires(L l, const std::vector<Trajectory>& data, Agent& agent) {
   { l.fit(data, agent) };
   { l.name() } -> std::convertible_to<std::string>;
+};
+
+// One scoring request: the log-probability of `continuation` given `context`, on raw bytes.
+struct ScoreRequest {
+  std::string_view context;
+  std::string_view continuation;
+};
+
+// A language model the evaluator can score with (eval/ works with any of these): score()
+// returns, per request, the summed natural-log probability of the continuation's bytes given
+// the context; generate_greedy() decodes up to max_bytes bytes after the prompt.
+template <class M>
+concept ScoringModel = requires(M& m, std::span<const ScoreRequest> reqs, std::string_view prompt,
+                                std::size_t max_bytes) {
+  { m.score(reqs) } -> std::same_as<std::vector<double>>;
+  { m.generate_greedy(prompt, max_bytes) } -> std::convertible_to<std::string>;
 };
 
 }  // namespace dma

@@ -13,6 +13,10 @@
 
 namespace dma {
 
+// A token id. Byte-level tokenization uses 256 bytes + a few specials; uint16 keeps shards small
+// and leaves room for a BPE vocabulary of up to 65,536 entries.
+using Token = std::uint16_t;
+
 // A domain mixture: weights over D domains, finite, >= 0, summing to 1 (see space/simplex.hpp).
 using Mixture = std::vector<double>;
 
