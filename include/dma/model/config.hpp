@@ -1,0 +1,127 @@
+// dma/model/config.hpp: the proxy's shape (ModelConfig) and where each parameter tensor sits in
+// the one contiguous float buffer that holds them all (ParamLayout). One buffer makes fork, save,
+// AdamW and device copies a single memcpy. The layout is the contract with scripts/torch_reference.py.
+// Tested in tests/unit/model_train.cpp and through the PyTorch fixture (tests/reference/).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "dma/core/config.hpp"
+#include "dma/core/error.hpp"
+
+namespace dma::model {
+
+struct ModelConfig {
+  std::size_t vocab = 259;      // V: ByteTokenizer's 256 bytes + BOS/EOS/PAD
+  std::size_t d_model = 128;    // C
+  std::size_t layers = 4;       // L
+  std::size_t heads = 4;        // NH
+  std::size_t context = 128;    // T (max)
+  double mlp_ratio = 8.0 / 3.0; // LLaMA: hidden = ratio * C rounded up to a multiple of 8
+  std::size_t mlp_hidden = 0;   // H; 0 = derive from mlp_ratio
+  bool tied_embeddings = false; // lm_head shares wte
+  float norm_eps = 1e-5f;
+  float rope_theta = 10000.0f;
+
+  [[nodiscard]] std::size_t hidden() const noexcept {
+    if (mlp_hidden) return mlp_hidden;
+    const auto h = static_cast<std::size_t>(std::ceil(mlp_ratio * double(d_model) - 1e-9));
+    return (h + 7) / 8 * 8;
+  }
+  [[nodiscard]] std::size_t head_size() const noexcept { return d_model / heads; }
+
+  void validate(const std::string& source = "model config") const {
+    if (vocab < 2 || vocab > 65536) fail(source, ": field 'vocab': expected 2..65536, got ", vocab);
+    if (d_model == 0 || heads == 0 || d_model % heads != 0)
+      fail(source, ": field 'heads': expected a divisor of d_model (", d_model, "), got ", heads);
+    if (head_size() % 2 != 0)
+      fail(source, ": field 'heads': head size d_model/heads must be even for rotary embeddings, got ",
+           head_size());
+    if (layers == 0) fail(source, ": field 'layers': expected >= 1");
+    if (context == 0) fail(source, ": field 'context': expected >= 1");
+    if (hidden() == 0) fail(source, ": field 'mlp_ratio': gives an empty MLP");
+  }
+
+  [[nodiscard]] Json to_json() const {
+    return Json{{"vocab", vocab},         {"d_model", d_model},   {"layers", layers},
+                {"heads", heads},         {"context", context},   {"mlp_hidden", hidden()},
+                {"tied_embeddings", tied_embeddings}, {"norm_eps", norm_eps},
+                {"rope_theta", rope_theta}};
+  }
+  // Reads the keys above from a Config (missing keys keep their defaults).
+  static ModelConfig from_config(const Config& c) {
+    ModelConfig m;
+    m.vocab = c.get<std::size_t>("vocab", m.vocab);
+    m.d_model = c.get<std::size_t>("d_model", m.d_model);
+    m.layers = c.get<std::size_t>("layers", m.layers);
+    m.heads = c.get<std::size_t>("heads", m.heads);
+    m.context = c.get<std::size_t>("context", m.context);
+    m.mlp_ratio = c.get<double>("mlp_ratio", m.mlp_ratio);
+    m.mlp_hidden = c.get<std::size_t>("mlp_hidden", m.mlp_hidden);
+    m.tied_embeddings = c.get<bool>("tied_embeddings", m.tied_embeddings);
+    m.norm_eps = c.get<float>("norm_eps", m.norm_eps);
+    m.rope_theta = c.get<float>("rope_theta", m.rope_theta);
+    m.validate(c.source());
+    return m;
+  }
+  bool operator==(const ModelConfig& o) const {
+    return vocab == o.vocab && d_model == o.d_model && layers == o.layers && heads == o.heads &&
+           context == o.context && hidden() == o.hidden() && tied_embeddings == o.tied_embeddings &&
+           norm_eps == o.norm_eps && rope_theta == o.rope_theta;
+  }
+};
+
+// One parameter tensor inside the flat buffer. Per-layer tensors are stored layer-major as
+// [L, rows, cols] (llm.c style); `decay` marks matrices (AdamW weight decay applies to them only).
+struct ParamTensor {
+  std::string name;
+  std::size_t offset = 0, layers = 1, rows = 0, cols = 0;
+  bool decay = false;
+  [[nodiscard]] std::size_t size() const noexcept { return layers * rows * cols; }
+  [[nodiscard]] std::size_t layer_size() const noexcept { return rows * cols; }
+};
+
+// Order (the fixture format depends on it): wte [V,C]; attn_norm [L,C]; wqkv [L,3C,C];
+// wo [L,C,C]; mlp_norm [L,C]; w_gate_up [L,2H,C]; w_down [L,C,H]; final_norm [C];
+// lm_head [V,C] (absent when tied).
+struct ParamLayout {
+  ParamTensor wte, attn_norm, wqkv, wo, mlp_norm, w_gate_up, w_down, final_norm, lm_head;
+  std::size_t total = 0;
+
+  explicit ParamLayout(const ModelConfig& c) {
+    const std::size_t C = c.d_model, L = c.layers, H = c.hidden(), V = c.vocab;
+    auto add = [this](ParamTensor& t, std::string name, std::size_t l, std::size_t r, std::size_t k,
+                      bool decay) {
+      t = ParamTensor{std::move(name), total, l, r, k, decay};
+      total += t.size();
+    };
+    add(wte, "wte", 1, V, C, true);
+    add(attn_norm, "attn_norm", L, 1, C, false);
+    add(wqkv, "wqkv", L, 3 * C, C, true);
+    add(wo, "wo", L, C, C, true);
+    add(mlp_norm, "mlp_norm", L, 1, C, false);
+    add(w_gate_up, "w_gate_up", L, 2 * H, C, true);
+    add(w_down, "w_down", L, C, H, true);
+    add(final_norm, "final_norm", 1, 1, C, false);
+    if (c.tied_embeddings)
+      lm_head = ParamTensor{"lm_head", wte.offset, 1, V, C, true};  // alias, not stored twice
+    else
+      add(lm_head, "lm_head", 1, V, C, true);
+    m_tied = c.tied_embeddings;
+  }
+  // The stored tensors in buffer order (a tied lm_head is not listed).
+  [[nodiscard]] std::vector<const ParamTensor*> tensors() const {
+    std::vector<const ParamTensor*> v{&wte, &attn_norm, &wqkv, &wo, &mlp_norm, &w_gate_up, &w_down,
+                                      &final_norm};
+    if (!m_tied) v.push_back(&lm_head);
+    return v;
+  }
+
+ private:
+  bool m_tied = false;
+};
+
+}  // namespace dma::model

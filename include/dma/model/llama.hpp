@@ -1,0 +1,305 @@
+// dma/model/llama.hpp: the LLM proxy, a decoder-only LLaMA-style LM (RMSNorm, rotary embeddings,
+// causal attention, SwiGLU MLP, optional tied embeddings), written top to bottom over the ops of
+// model/ops.hpp with the backend tag as template parameter. Llama<B> owns the compute: the
+// activations, their gradients and the parameter gradients, all preallocated for (max_batch,
+// context); the parameters themselves live in a TrainState (model/state.hpp) and are passed in,
+// so one Llama serves many forked states. On Cpu the batch is split across threads (data
+// parallel, per-thread gradient buffers reduced in a fixed order: deterministic for a given
+// thread count). Tested against PyTorch (tests/reference/) and in tests/unit/model_train.cpp.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "dma/backend/cpu/ops.hpp"
+#include "dma/backend/cpu/thread_pool.hpp"
+#include "dma/backend/tags.hpp"
+#include "dma/core/buffer.hpp"
+#include "dma/core/concepts.hpp"
+#include "dma/core/error.hpp"
+#include "dma/core/rng.hpp"
+#include "dma/model/config.hpp"
+#include "dma/model/ops.hpp"
+
+namespace dma::model {
+
+// Where a backend keeps tensors. A device backend specialises this (owning device buffers and
+// host<->device copies); Llama<B> touches memory only through it and the ops.
+template <class B>
+struct Memory {
+  static_assert(!B::is_device, "no Memory<B> specialisation for this device backend yet");
+  using Floats = dma::Buffer<float>;
+  using Tokens = dma::Buffer<Token>;
+  static void upload(Token* dst, const Token* src, std::size_t n) {
+    std::memcpy(dst, src, n * sizeof(Token));
+  }
+};
+
+// Initial weights: N(0, 0.02) for matrices, N(0, 0.02/sqrt(2L)) for the projections that write
+// into the residual stream (GPT-2, Radford et al. 2019), ones for norm gains.
+inline void init_params(const ModelConfig& cfg, float* params, Rng rng) {
+  const ParamLayout lay(cfg);
+  const double resid_std = 0.02 / std::sqrt(2.0 * double(cfg.layers));
+  for (const ParamTensor* t : lay.tensors()) {
+    Rng r = rng.split(t->name);
+    float* p = params + t->offset;
+    if (!t->decay) {
+      std::fill(p, p + t->size(), 1.0f);
+      continue;
+    }
+    const double sd = (t == &lay.wo || t == &lay.w_down) ? resid_std : 0.02;
+    for (std::size_t i = 0; i < t->size(); ++i) p[i] = float(r.normal(0.0, sd));
+  }
+}
+
+template <class B = backend::Cpu>
+class Llama {
+  static_assert(dma::Backend<B>, "Llama<B>: B must be a backend tag (dma::Backend)");
+  static_assert(ModelOps<B>, "Llama<B>: the backend must implement every op of model/ops.hpp");
+  using Floats = typename Memory<B>::Floats;
+  using Tokens = typename Memory<B>::Tokens;
+
+ public:
+  // Preallocates everything a step at (max_batch, cfg.context) needs; threads > 1 splits the
+  // batch across a CPU thread pool.
+  Llama(const ModelConfig& cfg, std::size_t max_batch, std::size_t threads = 1)
+      : m_cfg(cfg), m_layout(cfg), m_max_batch(max_batch),
+        m_threads(std::max<std::size_t>(1, std::min(threads, max_batch))), m_pool(m_threads) {
+    m_cfg.validate();
+    if (max_batch == 0) fail("Llama: max_batch must be >= 1");
+    const std::size_t C = cfg.d_model, L = cfg.layers, H = cfg.hidden(), V = cfg.vocab,
+                      T = cfg.context, NH = cfg.heads, N = max_batch * T;
+    m_x = Floats((L + 1) * N * C);
+    m_xa = Floats(L * N * C);
+    m_h1 = Floats(L * N * C);
+    m_h2 = Floats(L * N * C);
+    m_ao = Floats(L * N * C);
+    m_r1 = Floats(L * N);
+    m_r2 = Floats(L * N);
+    m_qkv = Floats(L * N * 3 * C);
+    m_att = Floats(L * max_batch * NH * T * T);
+    m_gu = Floats(L * N * 2 * H);
+    m_sw = Floats(L * N * H);
+    m_hf = Floats(N * C);
+    m_rf = Floats(N);
+    m_logits = Floats(N * V);
+    m_lse = Floats(N);
+    m_losses = Floats(N);
+    m_inputs = Tokens(N);
+    m_targets = Tokens(N);
+    m_dres = Floats(N * C);
+    m_dh = Floats(N * C);
+    m_dqkv = Floats(N * 3 * C);
+    m_dgu = Floats(N * 2 * H);
+    m_dsw = Floats(N * H);
+    m_scratch = Floats(max_batch * NH * T * T);
+    for (std::size_t t = 0; t < m_threads; ++t) m_grads.emplace_back(m_layout.total);
+    const std::size_t half = cfg.head_size() / 2;
+    m_cos = Floats(T * half);
+    m_sin = Floats(T * half);
+    backend::cpu::rope_tables(m_cos.data(), m_sin.data(), T, cfg.head_size(), cfg.rope_theta);
+  }
+
+  [[nodiscard]] const ModelConfig& config() const noexcept { return m_cfg; }
+  [[nodiscard]] const ParamLayout& layout() const noexcept { return m_layout; }
+  [[nodiscard]] std::size_t num_params() const noexcept { return m_layout.total; }
+  [[nodiscard]] std::size_t max_batch() const noexcept { return m_max_batch; }
+  [[nodiscard]] std::size_t threads() const noexcept { return m_threads; }
+
+  // Forward pass over inputs[Bn, T]. With targets, computes the per-token losses and returns
+  // their mean (nats); without, returns NaN and only the logits are valid.
+  float forward(const float* params, const Token* inputs, const Token* targets, std::size_t Bn,
+                std::size_t T) {
+    if (Bn == 0 || Bn > m_max_batch)
+      fail("Llama::forward: batch ", Bn, " outside 1..", m_max_batch, " (max_batch)");
+    if (T == 0 || T > m_cfg.context)
+      fail("Llama::forward: sequence length ", T, " outside 1..", m_cfg.context, " (context)");
+    const std::size_t N = Bn * T;
+    check_tokens(inputs, N, "inputs");
+    m_B = Bn;
+    m_T = T;
+    m_params = params;
+    m_has_targets = targets != nullptr;
+    Memory<B>::upload(m_inputs.data(), inputs, N);
+    if (targets) {
+      check_tokens(targets, N, "targets");
+      Memory<B>::upload(m_targets.data(), targets, N);
+    }
+    auto job = [this](std::size_t tid) { forward_shard(tid); };
+    m_pool.run(job);
+    if (!targets) return std::numeric_limits<float>::quiet_NaN();
+    double s = 0.0;
+    for (std::size_t n = 0; n < N; ++n) s += m_losses[n];
+    return float(s / double(N));
+  }
+
+  // Backward pass of the last forward (which must have had targets), for the loss
+  // loss_scale * mean(losses): parameter gradients ACCUMULATE into grads() (gradient
+  // accumulation = several forward/backward pairs with loss_scale = 1/k). Overwrites logits.
+  void backward(float loss_scale = 1.0f) {
+    DMA_ASSERT(m_has_targets, "Llama::backward needs a forward pass with targets");
+    auto job = [this, loss_scale](std::size_t tid) { backward_shard(tid, loss_scale); };
+    m_pool.run(job);
+    if (m_threads > 1) {
+      auto reduce = [this](std::size_t tid) { reduce_grads(tid); };
+      m_pool.run(reduce);
+    }
+  }
+
+  [[nodiscard]] float* grads() noexcept { return m_grads[0].data(); }
+  [[nodiscard]] const float* grads() const noexcept { return m_grads[0].data(); }
+  void zero_grads() { m_grads[0].zero(); }
+  // [Bn, T, V] logits of the last forward (until backward overwrites them).
+  [[nodiscard]] const float* logits() const noexcept { return m_logits.data(); }
+  // [Bn, T] per-token losses (nats) of the last forward with targets.
+  [[nodiscard]] const float* token_losses() const noexcept { return m_losses.data(); }
+
+  // Model FLOPs of one training step on Bn x T tokens (PaLM appendix B convention:
+  // 6 * matmul params * tokens + 12 * L * C * T * tokens; embedding lookups not counted).
+  [[nodiscard]] double train_flops(std::size_t Bn, std::size_t T) const noexcept {
+    return 3.0 * forward_flops(Bn, T);
+  }
+  [[nodiscard]] double forward_flops(std::size_t Bn, std::size_t T) const noexcept {
+    const double C = double(m_cfg.d_model), H = double(m_cfg.hidden()), L = double(m_cfg.layers),
+                 V = double(m_cfg.vocab), N = double(Bn * T);
+    const double matmul_params = L * (4 * C * C + 3 * C * H) + V * C;
+    return 2.0 * matmul_params * N + 4.0 * L * C * double(T) * N;
+  }
+
+ private:
+  void check_tokens(const Token* t, std::size_t n, const char* what) const {
+    for (std::size_t i = 0; i < n; ++i)
+      if (t[i] >= m_cfg.vocab)
+        fail("Llama: ", what, "[", i, "] = ", t[i], " is outside the vocabulary (", m_cfg.vocab, ")");
+  }
+  // Shard tid covers sequences [b0, b1).
+  void shard(std::size_t tid, std::size_t& b0, std::size_t& b1) const noexcept {
+    b0 = m_B * tid / m_threads;
+    b1 = m_B * (tid + 1) / m_threads;
+  }
+  const float* P(const ParamTensor& t, std::size_t l = 0) const noexcept {
+    return m_params + t.offset + l * t.layer_size();
+  }
+  static float* G(float* g, const ParamTensor& t, std::size_t l = 0) noexcept {
+    return g + t.offset + l * t.layer_size();
+  }
+
+  void forward_shard(std::size_t tid) {
+    std::size_t b0, b1;
+    shard(tid, b0, b1);
+    if (b0 == b1) return;
+    const B be{};
+    const std::size_t C = m_cfg.d_model, H = m_cfg.hidden(), V = m_cfg.vocab, NH = m_cfg.heads,
+                      L = m_cfg.layers, T = m_T, N = m_B * T, nb = b1 - b0, n = nb * T,
+                      n0 = b0 * T;
+    const float eps = m_cfg.norm_eps;
+    const auto& lay = m_layout;
+    // Per-layer activation arrays are [L, N, width]; this shard's rows start at n0.
+    auto act = [&](Floats& buf, std::size_t l, std::size_t w) { return buf.data() + l * N * w + n0 * w; };
+
+    encoder_forward(be, act(m_x, 0, C), m_inputs.data() + n0, P(lay.wte), n, C);
+    for (std::size_t l = 0; l < L; ++l) {
+      float* x = act(m_x, l, C);
+      float* h1 = act(m_h1, l, C);
+      float* r1 = act(m_r1, l, 1);
+      float* qkv = act(m_qkv, l, 3 * C);
+      float* att = m_att.data() + (l * m_B + b0) * NH * T * T;
+      float* ao = act(m_ao, l, C);
+      float* xa = act(m_xa, l, C);
+      float* h2 = act(m_h2, l, C);
+      float* r2 = act(m_r2, l, 1);
+      float* gu = act(m_gu, l, 2 * H);
+      float* sw = act(m_sw, l, H);
+      rmsnorm_forward(be, h1, r1, x, P(lay.attn_norm, l), n, C, eps);
+      matmul_forward(be, qkv, h1, P(lay.wqkv, l), n, C, 3 * C);
+      rope_forward(be, qkv, m_cos.data(), m_sin.data(), nb, T, C, NH);
+      attention_forward(be, ao, att, qkv, nb, T, C, NH);
+      matmul_residual_forward(be, xa, x, ao, P(lay.wo, l), n, C, C);
+      rmsnorm_forward(be, h2, r2, xa, P(lay.mlp_norm, l), n, C, eps);
+      matmul_forward(be, gu, h2, P(lay.w_gate_up, l), n, C, 2 * H);
+      swiglu_forward(be, sw, gu, n, H);
+      matmul_residual_forward(be, act(m_x, l + 1, C), xa, sw, P(lay.w_down, l), n, H, C);
+    }
+    rmsnorm_forward(be, m_hf.data() + n0 * C, m_rf.data() + n0, act(m_x, L, C), P(lay.final_norm), n, C, eps);
+    matmul_forward(be, m_logits.data() + n0 * V, m_hf.data() + n0 * C, P(lay.lm_head), n, C, V);
+    if (m_has_targets)
+      crossentropy_forward(be, m_losses.data() + n0, m_lse.data() + n0, m_logits.data() + n0 * V,
+                           m_targets.data() + n0, n, V);
+  }
+
+  void backward_shard(std::size_t tid, float loss_scale) {
+    std::size_t b0, b1;
+    shard(tid, b0, b1);
+    if (b0 == b1) return;
+    const B be{};
+    const std::size_t C = m_cfg.d_model, H = m_cfg.hidden(), V = m_cfg.vocab, NH = m_cfg.heads,
+                      L = m_cfg.layers, T = m_T, N = m_B * T, nb = b1 - b0, n = nb * T,
+                      n0 = b0 * T;
+    const auto& lay = m_layout;
+    float* g = m_grads[tid].data();
+    auto act = [&](Floats& buf, std::size_t l, std::size_t w) { return buf.data() + l * N * w + n0 * w; };
+    float* dres = m_dres.data() + n0 * C;
+    float* dh = m_dh.data() + n0 * C;
+    float* dqkv = m_dqkv.data() + n0 * 3 * C;
+    float* dgu = m_dgu.data() + n0 * 2 * H;
+    float* dsw = m_dsw.data() + n0 * H;
+    float* scratch = m_scratch.data() + b0 * NH * T * T;
+    float* dlogits = m_logits.data() + n0 * V;
+
+    crossentropy_backward(be, dlogits, dlogits, m_lse.data() + n0, m_targets.data() + n0,
+                          loss_scale / float(N), n, V);
+    std::memset(dres, 0, n * C * sizeof(float));
+    matmul_backward(be, dh, G(g, lay.lm_head), dlogits, m_hf.data() + n0 * C, P(lay.lm_head), n, C, V);
+    rmsnorm_backward(be, dres, G(g, lay.final_norm), dh, act(m_x, L, C), P(lay.final_norm),
+                     m_rf.data() + n0, n, C);
+    for (std::size_t l = L; l-- > 0;) {
+      const float* qkv = act(m_qkv, l, 3 * C);
+      const float* att = m_att.data() + (l * m_B + b0) * NH * T * T;
+      // MLP block: x_out = xa + W_down swiglu(W_gu rmsnorm(xa))
+      matmul_backward(be, dsw, G(g, lay.w_down, l), dres, act(m_sw, l, H), P(lay.w_down, l), n, H, C);
+      swiglu_backward(be, dgu, dsw, act(m_gu, l, 2 * H), n, H);
+      matmul_backward(be, dh, G(g, lay.w_gate_up, l), dgu, act(m_h2, l, C), P(lay.w_gate_up, l), n, C, 2 * H);
+      rmsnorm_backward(be, dres, G(g, lay.mlp_norm, l), dh, act(m_xa, l, C), P(lay.mlp_norm, l),
+                       act(m_r2, l, 1), n, C);
+      // attention block: xa = x + W_o attention(rope(W_qkv rmsnorm(x)))
+      matmul_backward(be, dh, G(g, lay.wo, l), dres, act(m_ao, l, C), P(lay.wo, l), n, C, C);
+      attention_backward(be, dqkv, scratch, dh, qkv, att, nb, T, C, NH);
+      rope_backward(be, dqkv, m_cos.data(), m_sin.data(), nb, T, C, NH);
+      matmul_backward(be, dh, G(g, lay.wqkv, l), dqkv, act(m_h1, l, C), P(lay.wqkv, l), n, C, 3 * C);
+      rmsnorm_backward(be, dres, G(g, lay.attn_norm, l), dh, act(m_x, l, C), P(lay.attn_norm, l),
+                       act(m_r1, l, 1), n, C);
+    }
+    encoder_backward(be, G(g, lay.wte), dres, m_inputs.data() + n0, n, C);
+  }
+
+  // grads[0] += grads[t] for t = 1..threads-1 (in that order), grads[t] = 0; slice per thread.
+  void reduce_grads(std::size_t tid) {
+    const std::size_t P = m_layout.total, i0 = P * tid / m_threads, i1 = P * (tid + 1) / m_threads;
+    float* main = m_grads[0].data();
+    for (std::size_t t = 1; t < m_threads; ++t) {
+      float* o = m_grads[t].data();
+      for (std::size_t i = i0; i < i1; ++i) main[i] += o[i];
+      std::memset(o + i0, 0, (i1 - i0) * sizeof(float));
+    }
+  }
+
+  ModelConfig m_cfg;
+  ParamLayout m_layout;
+  std::size_t m_max_batch, m_threads;
+  backend::cpu::ThreadPool m_pool;
+  std::size_t m_B = 0, m_T = 0;
+  bool m_has_targets = false;
+  const float* m_params = nullptr;
+  Floats m_x, m_xa, m_h1, m_h2, m_ao, m_r1, m_r2, m_qkv, m_att, m_gu, m_sw, m_hf, m_rf, m_logits,
+      m_lse, m_losses;
+  Tokens m_inputs, m_targets;
+  Floats m_dres, m_dh, m_dqkv, m_dgu, m_dsw, m_scratch;
+  std::vector<Floats> m_grads;
+  Floats m_cos, m_sin;
+};
+
+}  // namespace dma::model

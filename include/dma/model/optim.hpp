@@ -1,0 +1,80 @@
+// dma/model/optim.hpp: AdamW with global-norm gradient clipping over the flat parameter buffer,
+// and train_step: zero grads, forward/backward over k micro-batches (gradient accumulation),
+// clip, one AdamW step at the schedule's LR. Allocation-free. Tested against PyTorch's 10-step
+// trajectory (tests/reference/) and in tests/unit/model_train.cpp.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <span>
+
+#include "dma/core/config.hpp"
+#include "dma/model/config.hpp"
+#include "dma/model/llama.hpp"
+#include "dma/model/schedule.hpp"
+#include "dma/model/state.hpp"
+
+namespace dma::model {
+
+struct AdamWConfig {
+  float beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f;
+  float weight_decay = 0.1f;  // on matrices only (ParamTensor::decay)
+  float grad_clip = 1.0f;     // max global L2 norm; <= 0 disables clipping
+
+  static AdamWConfig from_config(const Config& c) {
+    AdamWConfig a;
+    a.beta1 = c.get<float>("beta1", a.beta1);
+    a.beta2 = c.get<float>("beta2", a.beta2);
+    a.eps = c.get<float>("eps", a.eps);
+    a.weight_decay = c.get<float>("weight_decay", a.weight_decay);
+    a.grad_clip = c.get<float>("grad_clip", a.grad_clip);
+    return a;
+  }
+};
+
+// One AdamW step on every stored tensor; returns the global gradient norm before clipping.
+// Clipping follows torch.nn.utils.clip_grad_norm_: scale = min(1, clip / (norm + 1e-6)).
+template <class B>
+float adamw_step(B be, const ParamLayout& lay, TrainState<B>& s, const float* grads, float lr,
+                 const AdamWConfig& c) {
+  const double norm = std::sqrt(norm_squared(be, grads, lay.total));
+  float scale = 1.0f;
+  if (c.grad_clip > 0) scale = std::min(1.0f, float(double(c.grad_clip) / (norm + 1e-6)));
+  s.step += 1;
+  for (const ParamTensor* t : lay.tensors())
+    adamw_update(be, s.params.data() + t->offset, grads + t->offset, s.m.data() + t->offset,
+                 s.v.data() + t->offset, t->size(), lr, c.beta1, c.beta2, c.eps,
+                 t->decay ? c.weight_decay : 0.0f, scale, int(s.step));
+  return float(norm);
+}
+
+// One micro-batch: inputs and targets [batch, T] (targets = inputs shifted by one position).
+struct MicroBatch {
+  const Token* inputs = nullptr;
+  const Token* targets = nullptr;
+  std::size_t batch = 0, T = 0;
+};
+
+struct StepStats {
+  float loss = 0;       // mean over the micro-batches of their mean token loss (nats)
+  float grad_norm = 0;  // before clipping
+  float lr = 0;
+};
+
+template <class B>
+StepStats train_step(Llama<B>& model, TrainState<B>& s, const LrSchedule& sched,
+                     const AdamWConfig& c, std::span<const MicroBatch> micro) {
+  DMA_ASSERT(!micro.empty(), "train_step needs at least one micro-batch");
+  StepStats st;
+  model.zero_grads();
+  const float k = 1.0f / float(micro.size());
+  for (const MicroBatch& mb : micro) {
+    st.loss += k * model.forward(s.params.data(), mb.inputs, mb.targets, mb.batch, mb.T);
+    model.backward(k);
+  }
+  st.lr = sched.at(s.step);
+  st.grad_norm = adamw_step(B{}, model.layout(), s, model.grads(), st.lr, c);
+  return st;
+}
+
+}  // namespace dma::model

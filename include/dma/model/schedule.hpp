@@ -1,0 +1,70 @@
+// dma/model/schedule.hpp: learning-rate schedules of the proxy: constant, linear warmup + cosine
+// decay (pre-training), and the re-warm used at the start of continual pre-training (linear from
+// a starting LR up to a new peak, then cosine; Gupta et al. 2023, "Continual Pre-Training of
+// LLMs: How to (re)warm your model?"). The position is TrainState::step. Tested in
+// tests/unit/model_train.cpp.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <numbers>
+#include <string>
+
+#include "dma/core/config.hpp"
+#include "dma/core/error.hpp"
+
+namespace dma::model {
+
+struct LrSchedule {
+  enum class Kind { Constant, WarmupCosine, Rewarm };
+  Kind kind = Kind::Constant;
+  float peak_lr = 1e-3f;
+  std::size_t warmup_steps = 0;
+  std::size_t total_steps = 1;
+  float min_ratio = 0.1f;  // the cosine ends at min_ratio * peak_lr
+  float start_lr = 0.0f;   // Rewarm: where the linear warmup starts
+
+  static LrSchedule constant(float lr) { return {Kind::Constant, lr, 0, 1, 1.0f, lr}; }
+  static LrSchedule warmup_cosine(float peak, std::size_t warmup, std::size_t total, float min_ratio = 0.1f) {
+    return {Kind::WarmupCosine, peak, warmup, total, min_ratio, 0.0f};
+  }
+  static LrSchedule rewarm(float start, float peak, std::size_t warmup, std::size_t total,
+                           float min_ratio = 0.1f) {
+    return {Kind::Rewarm, peak, warmup, total, min_ratio, start};
+  }
+
+  // LR for optimizer step `step` (0-based). Warmup reaches the peak at step warmup_steps - 1.
+  [[nodiscard]] float at(std::size_t step) const noexcept {
+    if (kind == Kind::Constant) return peak_lr;
+    const float from = kind == Kind::Rewarm ? start_lr : 0.0f;
+    if (step < warmup_steps)
+      return from + (peak_lr - from) * float(step + 1) / float(warmup_steps);
+    const std::size_t span = total_steps > warmup_steps ? total_steps - warmup_steps : 1;
+    const double p = std::min(1.0, double(step - warmup_steps) / double(span));
+    const double lo = double(min_ratio) * peak_lr;
+    return float(lo + (double(peak_lr) - lo) * 0.5 * (1.0 + std::cos(std::numbers::pi * p)));
+  }
+
+  [[nodiscard]] Json to_json() const {
+    const char* k = kind == Kind::Constant ? "constant" : kind == Kind::WarmupCosine ? "warmup_cosine" : "rewarm";
+    return Json{{"kind", k},           {"peak_lr", peak_lr},     {"warmup_steps", warmup_steps},
+                {"total_steps", total_steps}, {"min_ratio", min_ratio}, {"start_lr", start_lr}};
+  }
+  static LrSchedule from_config(const Config& c) {
+    LrSchedule s;
+    const auto k = c.get<std::string>("kind", "constant");
+    if (k == "constant") s.kind = Kind::Constant;
+    else if (k == "warmup_cosine") s.kind = Kind::WarmupCosine;
+    else if (k == "rewarm") s.kind = Kind::Rewarm;
+    else fail(c.source(), ": key 'kind': expected constant | warmup_cosine | rewarm, got '", k, "'");
+    s.peak_lr = c.get<float>("peak_lr", s.peak_lr);
+    s.warmup_steps = c.get<std::size_t>("warmup_steps", s.warmup_steps);
+    s.total_steps = c.get<std::size_t>("total_steps", s.total_steps);
+    s.min_ratio = c.get<float>("min_ratio", s.min_ratio);
+    s.start_lr = c.get<float>("start_lr", s.start_lr);
+    return s;
+  }
+};
+
+}  // namespace dma::model
