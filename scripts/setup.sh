@@ -13,7 +13,7 @@ for group in "${@:-build}"; do
   case "$group" in
     build) ;;
     test) want+=(catch2 libopenmpi-dev openmpi-bin) ;;
-    run) want+=(libopenmpi-dev openmpi-bin gnuplot-nox npm man-db bsdextrautils) ;;
+    run) want+=(libopenmpi-dev openmpi-bin gnuplot-nox npm man-db groff-base bsdextrautils python3) ;;
     peer) want+=(python3-torch libopenblas0-pthread python3-numpy) ;;
     *) echo "setup.sh: unknown group '$group' (expected build, test, run or peer)" >&2; exit 2 ;;
   esac
