@@ -1,0 +1,224 @@
+// examples/quickstart_sim.cpp: the whole loop on the simulated environment, in seconds.
+// collect trajectories on simulated instances of several domain counts -> (train the agent:
+// wired in by the lead, see "AGENTS" below) -> deploy the baselines, a closed-loop rule and the
+// oracle on held-out instances (new seeds, including domain counts never seen in training) ->
+// print the results table and write results.json, the trajectory store and its .npz under --out.
+// Options: --out DIR, --train_instances N, --per_instance N, --heldout N, --seeds N, --quiet.
+#include <dma/collect/collector.hpp>
+#include <dma/collect/mixed.hpp>
+#include <dma/collect/npz.hpp>
+#include <dma/collect/store.hpp>
+#include <dma/core/config.hpp>
+#include <dma/env/sim.hpp>
+#include <dma/env/sim_oracle.hpp>
+#include <dma/mixers/episode.hpp>
+#include <dma/mixers/fixed.hpp>
+#include <dma/mixers/target_only.hpp>
+#include <dma/mixers/uniform.hpp>
+#include <dma/reward/balanced.hpp>
+#include <dma/space/runtime.hpp>
+#include <dma/trainer/trainer.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// A closed-loop rule written as a user would write one (a Mixer): start from a static target
+// share, cut it when the target held-out loss stops improving (a repeated pool), and split the
+// source share towards the source domains that have forgotten most (DBL-style excess loss).
+class WatchTarget {
+ public:
+  explicit WatchTarget(double start_share) : m_start(start_share) {}
+  void reset(const dma::EpisodeSpec& spec) {
+    m_share = m_start;
+    m_spec = spec;
+  }
+  dma::Mixture next(const dma::History& h) {
+    const auto& spec = h.spec;
+    auto mean_target_loss = [&](const dma::Feedback& f) {
+      double s = 0, n = 0;
+      for (std::size_t i = 0; i < f.loss.size(); ++i)
+        if (spec.domains[i].field == dma::Field::Target) s += f.loss[i], n += 1;
+      return n > 0 ? s / n : 0.0;
+    };
+    if (h.t() >= 2) {
+      const double prev = mean_target_loss(h.steps[h.t() - 2].feedback), now = mean_target_loss(h.last());
+      if (now > prev - 0.02) m_share *= 0.6;  // stalled or rising: the pool is exhausted
+    }
+    std::vector<double> ws, wt;
+    for (std::size_t i = 0; i < spec.num_domains(); ++i) {
+      const double excess = h.last().loss[i] - h.initial.loss[i];
+      if (spec.domains[i].field == dma::Field::Source) ws.push_back(std::exp(std::clamp(excess, -1.0, 2.0) / 0.3));
+      else wt.push_back(1.0);
+    }
+    double ss = 0;
+    for (double x : ws) ss += x;
+    dma::Mixture m(spec.num_domains());
+    std::size_t a = 0, b = 0;
+    for (std::size_t i = 0; i < m.size(); ++i)
+      m[i] = spec.domains[i].field == dma::Field::Source ? (1.0 - m_share) * ws[a++] / ss
+                                                         : m_share / double(wt.size()) * wt[b++];
+    return dma::space::normalize(m);
+  }
+  [[nodiscard]] std::string name() const { return "watch_target(rule)"; }
+
+ private:
+  double m_start, m_share = 0.5;
+  dma::EpisodeSpec m_spec;
+};
+static_assert(dma::Mixer<WatchTarget>);
+
+std::string pool_bucket(double frac) {
+  if (std::isinf(frac)) return "pool unlimited";
+  if (frac < 0.06) return "pool <0.06";
+  if (frac < 0.12) return "pool 0.06-0.12";
+  return "pool >=0.12";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const auto t_start = Clock::now();
+  const dma::Config cfg = dma::Config::from_args(argc, argv);
+  const std::filesystem::path out = cfg.get<std::string>("out", "out/quickstart_sim");
+  const auto n_train = cfg.get<std::size_t>("train_instances", 24);
+  const auto per_instance = cfg.get<std::size_t>("per_instance", 8);
+  const auto n_heldout = cfg.get<std::size_t>("heldout", 24);
+  const auto n_seeds = cfg.get<std::size_t>("seeds", 2);
+  const bool quiet = cfg.get<bool>("quiet", false);
+  std::filesystem::create_directories(out);
+
+  using Space = dma::space::RuntimeSpace;
+  using Env = dma::env::SimEnv;
+  using Reward = dma::reward::Balanced;
+  const dma::env::SimFamily family = cfg.has("family")
+      ? dma::env::SimFamily::from_json(cfg.json()["family"], cfg.source() + ":family") : dma::env::SimFamily{};
+  const std::vector<std::size_t> train_domains{2, 3, 4, 6}, heldout_domains{2, 3, 4, 5, 6, 8};
+  auto domains_of = [&](std::uint64_t seed) {
+    // Instance seeds encode their domain count so that make_env needs only the seed.
+    return std::size_t(seed % 100);
+  };
+  auto make_env = [&](std::uint64_t seed) { return Env(family, seed, domains_of(seed)); };
+  dma::Trainer<Space, Env, Reward> trainer(make_env, Reward{});
+
+  // ---- collect -------------------------------------------------------------------------------
+  auto t0 = Clock::now();
+  std::vector<std::uint64_t> train;
+  for (std::size_t i = 0; i < n_train; ++i) train.push_back(1000 * (i + 1) + train_domains[i % train_domains.size()]);
+  dma::collect::CollectOptions copt;
+  copt.per_instance = per_instance;
+  copt.prefix_stages = 3;
+  copt.branches = 4;
+  copt.seed = 7;
+  auto store = dma::collect::StoreWriter::create(out / "trajectories.dmat",
+                                                 dma::Json{{"family", family.to_json()}, {"example", "quickstart_sim"}},
+                                                 /*overwrite=*/true);
+  const auto data = trainer.collect(dma::collect::Mixed{}, train, copt, &store);
+  dma::collect::export_npz(data, out / "trajectories.npz");
+  const auto& cs = trainer.collect_stats();
+  const double t_collect = since(t0);
+  std::printf("collected %zu trajectories on %zu instances (D in {2,3,4,6}); %zu stages simulated, %zu saved by "
+              "prefix sharing; %.2f s\n", data.size(), train.size(), cs.env_stages, cs.stages_saved, t_collect);
+
+  // ---- a static share tuned once on the training instances, carried to every setting ----------
+  t0 = Clock::now();
+  double best_share = 0.5, best_value = -1e300;
+  for (int k = 0; k <= 20; ++k) {
+    const double sh = 0.05 * k;
+    double v = 0;
+    for (auto seed : train) {
+      const Env e = make_env(seed);
+      v += dma::env::noise_free_return(e, trainer.reward(), {dma::mixers::fixed_mixture(e.spec(), sh)});
+    }
+    if (v > best_value) best_value = v, best_share = sh;
+  }
+  std::printf("carried static share (tuned on the training instances): %.2f; %.2f s\n", best_share, since(t0));
+
+  // ---- AGENTS: the lead wires agent training here, e.g.
+  //   dma::agent::Agent agent(cfg_agent, 1); dma::rl::Sft{}.fit(data, agent); ...
+  //   methods.emplace_back(dma::mixers::AgentMixer(std::make_shared<const dma::agent::Agent>(agent), "agent-rl"));
+
+  // ---- compare on held-out instances ------------------------------------------------------------
+  t0 = Clock::now();
+  std::vector<dma::trainer::AnyMixer> methods;
+  methods.emplace_back(dma::mixers::Uniform{});
+  methods.emplace_back(dma::mixers::TargetOnly{});
+  methods.emplace_back(dma::mixers::FixedRatio(0.5));
+  methods.emplace_back(dma::mixers::FixedRatio(best_share, "static_carried"));
+  methods.emplace_back(WatchTarget(best_share));
+
+  std::vector<dma::trainer::Instance> heldout;
+  for (std::size_t i = 0; i < n_heldout; ++i) {
+    const std::size_t D = heldout_domains[i % heldout_domains.size()];
+    const bool seen = std::find(train_domains.begin(), train_domains.end(), D) != train_domains.end();
+    heldout.push_back({900000 + 1000 * i + D, "D=" + std::to_string(D) + (seen ? "" : " (unseen D)")});
+  }
+  std::vector<std::uint64_t> run_seeds;
+  for (std::size_t s = 0; s < n_seeds; ++s) run_seeds.push_back(11 + s);
+
+  dma::env::OracleOptions oopt;
+  oopt.extra_shares = {0.5, best_share};
+  std::map<std::uint64_t, dma::env::OracleResult> oracles;
+  auto oracle = [&](const Env& e, const Reward& r) {
+    auto res = dma::env::sim_oracle(e, r, oopt);
+    oracles[e.instance_seed()] = res;
+    return res.schedule;
+  };
+  const auto table = trainer.compare(methods, heldout, run_seeds, oracle, !quiet);
+  const double t_compare = since(t0);
+  table.print(std::cout);
+
+  // The same rows grouped by the hidden pool size (what makes the best static share move).
+  dma::trainer::ResultsTable by_pool = table;
+  std::map<std::uint64_t, double> pool_of;
+  for (const auto& inst : heldout) pool_of[inst.seed] = make_env(inst.seed).instance().pool_fraction();
+  for (auto& r : by_pool.rows) r.group = pool_bucket(pool_of[r.instance]);
+  std::cout << "\n---- by hidden target pool (fraction of the run's tokens) ----";
+  by_pool.print(std::cout);
+
+  std::cout << "\nbest static target share (oracle grid, in hindsight) by pool:\n";
+  std::map<std::string, std::pair<double, int>> share_by_pool;
+  dma::Json inst_json = dma::Json::array();
+  for (const auto& inst : heldout) {
+    const auto& o = oracles[inst.seed];
+    auto& p = share_by_pool[pool_bucket(pool_of[inst.seed])];
+    p.first += o.best_static_share;
+    p.second += 1;
+    inst_json.push_back({{"seed", inst.seed}, {"group", inst.group},
+                         {"pool_fraction", std::isinf(pool_of[inst.seed]) ? dma::Json("inf") : dma::Json(pool_of[inst.seed])},
+                         {"oracle_value_noise_free", o.value}, {"best_static_value_noise_free", o.best_static_value},
+                         {"best_static_share", o.best_static_share}, {"oracle_search_stages", o.rollouts}});
+  }
+  dma::Json share_json;
+  for (const auto& [k, p] : share_by_pool) {
+    std::printf("  %-16s %.3f (%d instances)\n", k.c_str(), p.first / p.second, p.second);
+    share_json[k] = p.first / p.second;
+  }
+
+  dma::Json results = table.to_json();
+  results["by_pool"] = by_pool.to_json()["summary"];
+  results["best_static_share_by_pool"] = share_json;
+  results["instances"] = inst_json;
+  results["carried_static_share"] = best_share;
+  results["family"] = family.to_json();
+  results["reward"] = "balanced(worst_weight=0.5)";
+  results["collection"] = {{"trajectories", data.size()}, {"instances", train.size()},
+                           {"stages_simulated", cs.env_stages}, {"stages_saved_by_prefix_sharing", cs.stages_saved},
+                           {"seconds", t_collect}};
+  results["run_seeds"] = run_seeds;
+  results["seconds"] = {{"collect", t_collect}, {"compare", t_compare}, {"total", since(t_start)}};
+  dma::save_json(out / "results.json", results);
+  std::printf("\nwrote %s, trajectories.dmat, trajectories.npz; total %.2f s\n", (out / "results.json").c_str(),
+              since(t_start));
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "quickstart_sim: %s\n", e.what());
+  return 1;
+}
