@@ -39,6 +39,7 @@ struct MathProblem {
   std::string family;               // template family
   int steps = 0;                    // calculator steps = difficulty
   std::vector<std::int64_t> wrong;  // results of the same chain with one operation swapped
+  std::vector<std::string> wrong_solutions;  // those chains, rendered like `answer`
 };
 
 // The prompt/document format shared by the corpus and the benchmarks [ours]: a document is
@@ -79,44 +80,57 @@ class Work {
   [[nodiscard]] std::int64_t result() const { return m_steps.back().c; }
 
   [[nodiscard]] std::string render() const {
-    std::string out;
-    for (const auto& s : m_steps) {
-      const std::string a = num(s.a.v), b = num(s.b.v), c = num(s.c);
-      out += s.lead;
-      out += a + " " + s.op + " " + b + " = " + (s.money ? "$" : "") + "<<" + a + s.op + b + "=" + c +
-             ">>" + c + s.tail + "\n";
-    }
-    out += "#### " + num(result());
-    return out;
+    std::vector<std::int64_t> vals;
+    for (const auto& st : m_steps) vals.push_back(st.c);
+    return render_values(vals, m_steps.size(), 0);
   }
 
-  // Final results of the chain with step k's operation replaced by a confusable one; only
-  // valid chains (exact division, no negative values) with a result different from the gold.
-  [[nodiscard]] std::vector<std::int64_t> wrong_answers() const {
-    std::vector<std::int64_t> out;
+  // The chain with step k's operation replaced by a confusable one, recomputed and rendered:
+  // only valid chains (exact division, no negative values) whose result differs from the gold
+  // and from earlier ones. These are the wrong-operation distractors of the math suite.
+  struct Wrong {
+    std::int64_t result;
+    std::string solution;
+  };
+  [[nodiscard]] std::vector<Wrong> wrong_solutions() const {
+    std::vector<Wrong> out;
     for (std::size_t k = 0; k < m_steps.size(); ++k) {
       for (char alt : alternatives(m_steps[k].op)) {
         std::vector<std::int64_t> vals(m_steps.size());
         bool ok = true;
         for (std::size_t i = 0; i < m_steps.size() && ok; ++i) {
           const auto& s = m_steps[i];
-          const std::int64_t a = s.a.ref >= 0 ? vals[std::size_t(s.a.ref)] : s.a.v;
-          const std::int64_t b = s.b.ref >= 0 ? vals[std::size_t(s.b.ref)] : s.b.v;
-          const auto c = apply(a, i == k ? alt : s.op, b);
+          const auto c = apply(value(s.a, vals), i == k ? alt : s.op, value(s.b, vals));
           if (!c || *c < 0) ok = false;
           else vals[i] = *c;
         }
         if (!ok) continue;
         const auto r = vals.back();
         bool dup = r == result();
-        for (auto x : out) dup = dup || x == r;
-        if (!dup) out.push_back(r);
+        for (const auto& x : out) dup = dup || x.result == r;
+        if (!dup) out.push_back({r, render_values(vals, k, alt)});
       }
     }
     return out;
   }
 
  private:
+  static std::int64_t value(const Val& x, const std::vector<std::int64_t>& vals) {
+    return x.ref >= 0 ? vals[std::size_t(x.ref)] : x.v;
+  }
+  // Renders the lines with the given step results; step `k` (if < size) uses operation `alt`.
+  [[nodiscard]] std::string render_values(const std::vector<std::int64_t>& vals, std::size_t k, char alt) const {
+    std::string out;
+    for (std::size_t i = 0; i < m_steps.size(); ++i) {
+      const auto& s = m_steps[i];
+      const std::string a = num(value(s.a, vals)), b = num(value(s.b, vals)), c = num(vals[i]);
+      const char op = i == k ? alt : s.op;
+      out += s.lead;
+      out += a + " " + op + " " + b + " = " + (s.money ? "$" : "") + "<<" + a + op + b + "=" + c + ">>" + c + s.tail + "\n";
+    }
+    out += "#### " + num(vals.back());
+    return out;
+  }
   struct Step {
     std::string lead, tail;
     Val a;
@@ -625,7 +639,10 @@ class MathGenerator {
       p.result = work.result();
       p.family = fam.name;
       p.steps = int(work.size());
-      p.wrong = work.wrong_answers();
+      for (auto& w : work.wrong_solutions()) {
+        p.wrong.push_back(w.result);
+        p.wrong_solutions.push_back(std::move(w.solution));
+      }
       return p;
     }
   }
