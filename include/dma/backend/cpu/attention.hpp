@@ -27,14 +27,9 @@ inline void attention_forward(Cpu, float* out, float* att, const float* qkv, std
         float* row = a + t * T;
         float mx = row[0];
         for (std::size_t j = 1; j <= t; ++j) mx = row[j] > mx ? row[j] : mx;
-        float s = 0.f;
-        for (std::size_t j = 0; j <= t; ++j) {
-          const float e = std::exp((row[j] - mx) * scale);
-          row[j] = e;
-          s += e;
-        }
-        const float inv = 1.0f / s;
-        for (std::size_t j = 0; j <= t; ++j) row[j] *= inv;
+        auto r = cpu::as_array(row, t + 1);
+        r = ((r - mx) * scale).exp();  // vectorized exp
+        r *= 1.0f / r.sum();
         for (std::size_t j = t + 1; j < T; ++j) row[j] = 0.f;
       }
       cpu::as_mat(out + b * T * C + h * hs, T, hs, C).noalias() = A * cpu::as_mat(q + 2 * C, T, hs, C3);
@@ -60,9 +55,10 @@ inline void attention_backward(Cpu, float* dqkv, float* scratch, const float* do
       for (std::size_t t = 0; t < T; ++t) {
         const float* ar = att + (b * NH + h) * T * T + t * T;
         float* dr = scratch + t * T;
-        float s = 0.f;
-        for (std::size_t j = 0; j <= t; ++j) s += ar[j] * dr[j];
-        for (std::size_t j = 0; j <= t; ++j) dr[j] = ar[j] * (dr[j] - s) * scale;
+        const auto a = cpu::as_array(ar, t + 1);
+        auto d = cpu::as_array(dr, t + 1);
+        const float s = (a * d).sum();
+        d = a * (d - s) * scale;
         for (std::size_t j = t + 1; j < T; ++j) dr[j] = 0.f;
       }
       cpu::as_mat(dq, T, hs, C3).noalias() = dA * cpu::as_mat(q + C, T, hs, C3);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "dma/backend/cpu/eigen.hpp"
 #include "dma/backend/tags.hpp"
 #include "dma/core/types.hpp"
 
@@ -16,11 +17,9 @@ inline void crossentropy_forward(Cpu, float* losses, float* lse, const float* lo
                                  const Token* targets, std::size_t N, std::size_t V) {
   for (std::size_t n = 0; n < N; ++n) {
     const float* x = logits + n * V;
-    float mx = x[0];
-    for (std::size_t v = 1; v < V; ++v) mx = x[v] > mx ? x[v] : mx;
-    float s = 0.f;
-    for (std::size_t v = 0; v < V; ++v) s += std::exp(x[v] - mx);
-    const float l = mx + std::log(s);
+    const auto xa = cpu::as_array(x, V);
+    const float mx = xa.maxCoeff();
+    const float l = mx + std::log((xa - mx).exp().sum());  // vectorized exp
     lse[n] = l;
     losses[n] = l - x[targets[n]];
   }
@@ -30,10 +29,8 @@ inline void crossentropy_forward(Cpu, float* losses, float* lse, const float* lo
 inline void crossentropy_backward(Cpu, float* dlogits, const float* logits, const float* lse,
                                   const Token* targets, float dloss, std::size_t N, std::size_t V) {
   for (std::size_t n = 0; n < N; ++n) {
-    const float* x = logits + n * V;
     float* d = dlogits + n * V;
-    const float l = lse[n];
-    for (std::size_t v = 0; v < V; ++v) d[v] = std::exp(x[v] - l) * dloss;
+    cpu::as_array(d, V) = (cpu::as_array(logits + n * V, V) - lse[n]).exp() * dloss;
     d[targets[n]] -= dloss;
   }
 }

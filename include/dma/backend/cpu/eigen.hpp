@@ -34,4 +34,12 @@ inline auto as_mat(const float* p, std::size_t rows, std::size_t cols, std::size
   return CSMapMat(p, Eigen::Index(rows), Eigen::Index(cols), Eigen::OuterStride<>(Eigen::Index(stride)));
 }
 
+// A contiguous run of n floats as an Eigen array (vectorized elementwise math: exp, etc.).
+inline auto as_array(float* p, std::size_t n) {
+  return Eigen::Map<Eigen::Array<float, Eigen::Dynamic, 1>, Eigen::Unaligned>(p, Eigen::Index(n));
+}
+inline auto as_array(const float* p, std::size_t n) {
+  return Eigen::Map<const Eigen::Array<float, Eigen::Dynamic, 1>, Eigen::Unaligned>(p, Eigen::Index(n));
+}
+
 }  // namespace dma::backend::cpu

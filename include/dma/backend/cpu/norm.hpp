@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "dma/backend/cpu/eigen.hpp"
 #include "dma/backend/tags.hpp"
 
 namespace dma::backend {
@@ -15,8 +16,7 @@ inline void rmsnorm_forward(Cpu, float* out, float* rstd, const float* inp, cons
                             std::size_t N, std::size_t C, float eps) {
   for (std::size_t n = 0; n < N; ++n) {
     const float* x = inp + n * C;
-    float ss = 0.f;
-    for (std::size_t c = 0; c < C; ++c) ss += x[c] * x[c];
+    const float ss = cpu::as_array(x, C).square().sum();
     const float r = 1.0f / std::sqrt(ss / float(C) + eps);
     float* o = out + n * C;
     for (std::size_t c = 0; c < C; ++c) o[c] = x[c] * r * weight[c];
@@ -33,8 +33,7 @@ inline void rmsnorm_backward(Cpu, float* dinp, float* dweight, const float* dout
     const float* dy = dout + n * C;
     float* dx = dinp + n * C;
     const float r = rstd[n];
-    float dot = 0.f;
-    for (std::size_t c = 0; c < C; ++c) dot += dy[c] * weight[c] * x[c];
+    const float dot = (cpu::as_array(dy, C) * cpu::as_array(weight, C) * cpu::as_array(x, C)).sum();
     const float k = r * r * r * dot / float(C);
     for (std::size_t c = 0; c < C; ++c) {
       dx[c] += r * weight[c] * dy[c] - k * x[c];
