@@ -1,0 +1,304 @@
+// dma/backend/cuda/llama.cuh: the LLM proxy on the GPU. model::LlamaCuda mirrors model::Llama<B>
+// (model/llama.hpp) op for op over the CUDA ops, with the same ParamLayout (one contiguous float
+// buffer, named offsets), so parameters, moments and gradients copy between the two with one
+// memcpy. A separate class because Llama<B> reaches into host memory (loss sum, rope tables,
+// memset) and includes Eigen, which never enters a .cu file. CudaTrainState / cuda_train_step
+// mirror TrainState / train_step (model/state.hpp, model/optim.hpp). Tested against the CPU
+// model in tests/parity/cuda_model.cu; timed by benchmarks/bench_proxy_cuda.cu.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "dma/backend/cuda/ops.cuh"
+#include "dma/backend/tags.hpp"
+#include "dma/core/error.hpp"
+#include "dma/core/types.hpp"
+#include "dma/model/config.hpp"
+#include "dma/model/schedule.hpp"
+
+namespace dma::model {
+
+class LlamaCuda {
+  using Floats = backend::cuda::DeviceBuffer<float>;
+  using Tokens = backend::cuda::DeviceBuffer<Token>;
+
+ public:
+  LlamaCuda(const ModelConfig& cfg, std::size_t max_batch)
+      : m_cfg(cfg), m_layout(cfg), m_max_batch(max_batch) {
+    m_cfg.validate();
+    if (max_batch == 0) fail("LlamaCuda: max_batch must be >= 1");
+    const std::size_t C = cfg.d_model, L = cfg.layers, H = cfg.hidden(), V = cfg.vocab,
+                      T = cfg.context, NH = cfg.heads, N = max_batch * T;
+    m_x = Floats((L + 1) * N * C);
+    m_xa = Floats(L * N * C);
+    m_h1 = Floats(L * N * C);
+    m_h2 = Floats(L * N * C);
+    m_ao = Floats(L * N * C);
+    m_r1 = Floats(L * N);
+    m_r2 = Floats(L * N);
+    m_qkv = Floats(L * N * 3 * C);
+    m_att = Floats(L * max_batch * NH * T * T);
+    m_gu = Floats(L * N * 2 * H);
+    m_sw = Floats(L * N * H);
+    m_hf = Floats(N * C);
+    m_rf = Floats(N);
+    m_logits = Floats(N * V);
+    m_lse = Floats(N);
+    m_losses = Floats(N);
+    m_inputs = Tokens(N);
+    m_targets = Tokens(N);
+    m_dres = Floats(N * C);
+    m_dh = Floats(N * C);
+    m_dqkv = Floats(N * 3 * C);
+    m_dgu = Floats(N * 2 * H);
+    m_dsw = Floats(N * H);
+    m_scratch = Floats(max_batch * NH * T * T);
+    m_grads = Floats(m_layout.total);
+    m_host_losses.resize(N);
+    std::vector<float> c, s;
+    backend::cuda::rope_tables_host(c, s, T, cfg.head_size(), cfg.rope_theta);
+    m_cos = Floats::from_host(c);
+    m_sin = Floats::from_host(s);
+  }
+
+  [[nodiscard]] const ModelConfig& config() const noexcept { return m_cfg; }
+  [[nodiscard]] const ParamLayout& layout() const noexcept { return m_layout; }
+  [[nodiscard]] std::size_t num_params() const noexcept { return m_layout.total; }
+  [[nodiscard]] std::size_t max_batch() const noexcept { return m_max_batch; }
+
+  // As Llama::forward: params is a DEVICE pointer (CudaTrainState::params), inputs and targets
+  // are HOST tokens [Bn, T]. Returns the mean token loss (nats), or NaN without targets.
+  float forward(const float* params, const Token* inputs, const Token* targets, std::size_t Bn,
+                std::size_t T) {
+    if (Bn == 0 || Bn > m_max_batch)
+      fail("LlamaCuda::forward: batch ", Bn, " outside 1..", m_max_batch, " (max_batch)");
+    if (T == 0 || T > m_cfg.context)
+      fail("LlamaCuda::forward: sequence length ", T, " outside 1..", m_cfg.context, " (context)");
+    const std::size_t N = Bn * T;
+    check_tokens(inputs, N, "inputs");
+    m_B = Bn;
+    m_T = T;
+    m_params = params;
+    m_has_targets = targets != nullptr;
+    m_inputs.upload(inputs, N);
+    if (targets) {
+      check_tokens(targets, N, "targets");
+      m_targets.upload(targets, N);
+    }
+    run_forward();
+    if (!targets) return std::numeric_limits<float>::quiet_NaN();
+    m_losses.download(m_host_losses.data(), N);
+    double s = 0.0;
+    for (std::size_t n = 0; n < N; ++n) s += m_host_losses[n];
+    return float(s / double(N));
+  }
+
+  // As Llama::backward: gradients of loss_scale * mean(losses) ACCUMULATE into grads().
+  void backward(float loss_scale = 1.0f) {
+    DMA_ASSERT(m_has_targets, "LlamaCuda::backward needs a forward pass with targets");
+    run_backward(loss_scale);
+  }
+
+  [[nodiscard]] float* grads() noexcept { return m_grads.data(); }            // device
+  [[nodiscard]] const float* grads() const noexcept { return m_grads.data(); }
+  void zero_grads() { m_grads.zero(); }
+  [[nodiscard]] const float* logits() const noexcept { return m_logits.data(); }  // device [Bn,T,V]
+  // [Bn, T] per-token losses (nats) of the last forward with targets (host copy).
+  [[nodiscard]] const float* token_losses() const noexcept { return m_host_losses.data(); }
+
+  // Same FLOP convention as Llama (PaLM appendix B).
+  [[nodiscard]] double train_flops(std::size_t Bn, std::size_t T) const noexcept {
+    return 3.0 * forward_flops(Bn, T);
+  }
+  [[nodiscard]] double forward_flops(std::size_t Bn, std::size_t T) const noexcept {
+    const double C = double(m_cfg.d_model), H = double(m_cfg.hidden()), L = double(m_cfg.layers),
+                 V = double(m_cfg.vocab), N = double(Bn * T);
+    const double matmul_params = L * (4 * C * C + 3 * C * H) + V * C;
+    return 2.0 * matmul_params * N + 4.0 * L * C * double(T) * N;
+  }
+
+ private:
+  void check_tokens(const Token* t, std::size_t n, const char* what) const {
+    for (std::size_t i = 0; i < n; ++i)
+      if (t[i] >= m_cfg.vocab)
+        fail("LlamaCuda: ", what, "[", i, "] = ", t[i], " is outside the vocabulary (", m_cfg.vocab, ")");
+  }
+  const float* P(const ParamTensor& t, std::size_t l = 0) const noexcept {
+    return m_params + t.offset + l * t.layer_size();
+  }
+  float* G(const ParamTensor& t, std::size_t l = 0) noexcept {
+    return m_grads.data() + t.offset + l * t.layer_size();
+  }
+
+  void run_forward() {
+    const backend::Cuda be{};
+    const std::size_t C = m_cfg.d_model, H = m_cfg.hidden(), V = m_cfg.vocab, NH = m_cfg.heads,
+                      L = m_cfg.layers, T = m_T, Bn = m_B, N = Bn * T;
+    const float eps = m_cfg.norm_eps;
+    const auto& lay = m_layout;
+    // Activation arrays are [L, N_max, width]; layer l starts at l * N * width like the CPU model
+    // with one shard (N = this call's rows).
+    auto act = [N](Floats& buf, std::size_t l, std::size_t w) { return buf.data() + l * N * w; };
+
+    encoder_forward(be, act(m_x, 0, C), m_inputs.data(), P(lay.wte), N, C);
+    for (std::size_t l = 0; l < L; ++l) {
+      float* x = act(m_x, l, C);
+      float* qkv = act(m_qkv, l, 3 * C);
+      float* att = m_att.data() + l * Bn * NH * T * T;
+      float* xa = act(m_xa, l, C);
+      float* gu = act(m_gu, l, 2 * H);
+      float* sw = act(m_sw, l, H);
+      rmsnorm_forward(be, act(m_h1, l, C), act(m_r1, l, 1), x, P(lay.attn_norm, l), N, C, eps);
+      matmul_forward(be, qkv, act(m_h1, l, C), P(lay.wqkv, l), N, C, 3 * C);
+      rope_forward(be, qkv, m_cos.data(), m_sin.data(), Bn, T, C, NH);
+      attention_forward(be, act(m_ao, l, C), att, qkv, Bn, T, C, NH);
+      matmul_residual_forward(be, xa, x, act(m_ao, l, C), P(lay.wo, l), N, C, C);
+      rmsnorm_forward(be, act(m_h2, l, C), act(m_r2, l, 1), xa, P(lay.mlp_norm, l), N, C, eps);
+      matmul_forward(be, gu, act(m_h2, l, C), P(lay.w_gate_up, l), N, C, 2 * H);
+      swiglu_forward(be, sw, gu, N, H);
+      matmul_residual_forward(be, act(m_x, l + 1, C), xa, sw, P(lay.w_down, l), N, H, C);
+    }
+    rmsnorm_forward(be, m_hf.data(), m_rf.data(), act(m_x, L, C), P(lay.final_norm), N, C, eps);
+    matmul_forward(be, m_logits.data(), m_hf.data(), P(lay.lm_head), N, C, V);
+    if (m_has_targets)
+      crossentropy_forward(be, m_losses.data(), m_lse.data(), m_logits.data(), m_targets.data(), N, V);
+  }
+
+  void run_backward(float loss_scale) {
+    const backend::Cuda be{};
+    const std::size_t C = m_cfg.d_model, H = m_cfg.hidden(), V = m_cfg.vocab, NH = m_cfg.heads,
+                      L = m_cfg.layers, T = m_T, Bn = m_B, N = Bn * T;
+    const auto& lay = m_layout;
+    auto act = [N](Floats& buf, std::size_t l, std::size_t w) { return buf.data() + l * N * w; };
+    float* dres = m_dres.data();
+    float* dh = m_dh.data();
+    float* dlogits = m_logits.data();
+
+    crossentropy_backward(be, dlogits, dlogits, m_lse.data(), m_targets.data(), loss_scale / float(N), N, V);
+    DMA_CUDA_CHECK(cudaMemsetAsync(dres, 0, N * C * sizeof(float)));
+    matmul_backward(be, dh, G(lay.lm_head), dlogits, m_hf.data(), P(lay.lm_head), N, C, V);
+    rmsnorm_backward(be, dres, G(lay.final_norm), dh, act(m_x, L, C), P(lay.final_norm), m_rf.data(), N, C);
+    for (std::size_t l = L; l-- > 0;) {
+      const float* qkv = act(m_qkv, l, 3 * C);
+      const float* att = m_att.data() + l * Bn * NH * T * T;
+      // MLP block: x_out = xa + W_down swiglu(W_gu rmsnorm(xa))
+      matmul_backward(be, m_dsw.data(), G(lay.w_down, l), dres, act(m_sw, l, H), P(lay.w_down, l), N, H, C);
+      swiglu_backward(be, m_dgu.data(), m_dsw.data(), act(m_gu, l, 2 * H), N, H);
+      matmul_backward(be, dh, G(lay.w_gate_up, l), m_dgu.data(), act(m_h2, l, C), P(lay.w_gate_up, l), N, C, 2 * H);
+      rmsnorm_backward(be, dres, G(lay.mlp_norm, l), dh, act(m_xa, l, C), P(lay.mlp_norm, l), act(m_r2, l, 1), N, C);
+      // attention block: xa = x + W_o attention(rope(W_qkv rmsnorm(x)))
+      matmul_backward(be, dh, G(lay.wo, l), dres, act(m_ao, l, C), P(lay.wo, l), N, C, C);
+      attention_backward(be, m_dqkv.data(), m_scratch.data(), dh, qkv, att, Bn, T, C, NH);
+      rope_backward(be, m_dqkv.data(), m_cos.data(), m_sin.data(), Bn, T, C, NH);
+      matmul_backward(be, dh, G(lay.wqkv, l), m_dqkv.data(), act(m_h1, l, C), P(lay.wqkv, l), N, C, 3 * C);
+      rmsnorm_backward(be, dres, G(lay.attn_norm, l), dh, act(m_x, l, C), P(lay.attn_norm, l), act(m_r1, l, 1), N, C);
+    }
+    backend::cuda::encoder_backward_deterministic(G(lay.wte), dres, m_inputs.data(), N, C, V);
+  }
+
+  ModelConfig m_cfg;
+  ParamLayout m_layout;
+  std::size_t m_max_batch;
+  std::size_t m_B = 0, m_T = 0;
+  bool m_has_targets = false;
+  const float* m_params = nullptr;
+  Floats m_x, m_xa, m_h1, m_h2, m_ao, m_r1, m_r2, m_qkv, m_att, m_gu, m_sw, m_hf, m_rf, m_logits,
+      m_lse, m_losses;
+  Tokens m_inputs, m_targets;
+  Floats m_dres, m_dh, m_dqkv, m_dgu, m_dsw, m_scratch, m_grads;
+  Floats m_cos, m_sin;
+  std::vector<float> m_host_losses;
+};
+
+// The device counterpart of TrainState: parameters and AdamW moments in GPU memory (same layout),
+// the optimizer step count on the host. Built from host arrays (e.g. a TrainState<Cpu>'s).
+struct CudaTrainState {
+  using Floats = backend::cuda::DeviceBuffer<float>;
+  ModelConfig config;
+  Floats params, m, v;
+  std::uint64_t step = 0;
+
+  static CudaTrainState from_host(const ModelConfig& cfg, const float* params, const float* m = nullptr,
+                                  const float* v = nullptr, std::uint64_t step = 0) {
+    cfg.validate();
+    const std::size_t n = ParamLayout(cfg).total;
+    CudaTrainState s;
+    s.config = cfg;
+    s.params = Floats::from_host(params, n);
+    s.m = m ? Floats::from_host(m, n) : Floats(n);
+    s.v = v ? Floats::from_host(v, n) : Floats(n);
+    s.step = step;
+    return s;
+  }
+  [[nodiscard]] std::size_t num_params() const noexcept { return params.size(); }
+  [[nodiscard]] CudaTrainState fork() const {
+    CudaTrainState s;
+    s.config = config;
+    s.params = params.clone();
+    s.m = m.clone();
+    s.v = v.clone();
+    s.step = step;
+    return s;
+  }
+};
+
+// AdamW hyper-parameters (the fields of model::AdamWConfig, which lives in a header that pulls in
+// Eigen; any type with these members works with cuda_train_step).
+struct CudaAdamW {
+  float beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f;
+  float weight_decay = 0.1f;
+  float grad_clip = 1.0f;
+};
+
+// As model::adamw_step: clipping as torch.nn.utils.clip_grad_norm_, then one AdamW update per
+// stored tensor (weight decay on matrices only). Returns the global gradient norm before clipping.
+template <class Adam = CudaAdamW>
+float cuda_adamw_step(const ParamLayout& lay, CudaTrainState& s, const float* grads, float lr,
+                      const Adam& c) {
+  const backend::Cuda be{};
+  const double norm = std::sqrt(norm_squared(be, grads, lay.total));
+  float scale = 1.0f;
+  if (c.grad_clip > 0) scale = std::min(1.0f, float(double(c.grad_clip) / (norm + 1e-6)));
+  s.step += 1;
+  for (const ParamTensor* t : lay.tensors())
+    adamw_update(be, s.params.data() + t->offset, grads + t->offset, s.m.data() + t->offset,
+                 s.v.data() + t->offset, t->size(), lr, c.beta1, c.beta2, c.eps,
+                 t->decay ? c.weight_decay : 0.0f, scale, int(s.step));
+  return float(norm);
+}
+
+// One micro-batch of HOST tokens [batch, T] (targets = inputs shifted by one position).
+struct CudaMicroBatch {
+  const Token* inputs = nullptr;
+  const Token* targets = nullptr;
+  std::size_t batch = 0, T = 0;
+};
+
+struct CudaStepStats {
+  float loss = 0, grad_norm = 0, lr = 0;
+};
+
+// As model::train_step: zero grads, forward/backward over the micro-batches, clip, AdamW.
+template <class Adam = CudaAdamW>
+CudaStepStats cuda_train_step(LlamaCuda& model, CudaTrainState& s, const LrSchedule& sched,
+                              const Adam& c, std::span<const CudaMicroBatch> micro) {
+  DMA_ASSERT(!micro.empty(), "cuda_train_step needs at least one micro-batch");
+  CudaStepStats st;
+  model.zero_grads();
+  const float k = 1.0f / float(micro.size());
+  for (const CudaMicroBatch& mb : micro) {
+    st.loss += k * model.forward(s.params.data(), mb.inputs, mb.targets, mb.batch, mb.T);
+    model.backward(k);
+  }
+  st.lr = sched.at(s.step);
+  st.grad_norm = cuda_adamw_step(model.layout(), s, model.grads(), st.lr, c);
+  return st;
+}
+
+}  // namespace dma::model

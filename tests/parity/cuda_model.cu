@@ -1,0 +1,171 @@
+// tests/parity/cuda_model.cu: the CUDA proxy (model::LlamaCuda, backend/cuda/llama.cuh) against
+// the CPU model (model::Llama<Cpu>, via cpu_reference.cpp) from the same float32 weights: logits,
+// loss and every parameter gradient of one forward/backward, then a 10-step AdamW loss trajectory
+// (warmup + cosine LR, clipping), tied and untied embeddings, with strict FP32 GEMMs and with TF32.
+// Shapes are deliberately odd: T = 33 (not a warp multiple), V = 259, head size 16.
+#include <catch2/catch.hpp>
+
+#include <dma/backend/cuda/llama.cuh>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "cpu_reference.hpp"
+#include "parity_util.hpp"
+
+namespace {
+
+using namespace dma;
+using namespace dma::parity;
+
+model::ModelConfig small_config(bool tied) {
+  model::ModelConfig c;
+  c.vocab = 259;
+  c.d_model = 48;
+  c.heads = 3;
+  c.layers = 2;
+  c.context = 33;
+  c.tied_embeddings = tied;
+  return c;
+}
+
+// Learnable byte text: rows [count][T+1], each row a window of a repeated sentence.
+std::vector<Token> text_rows(std::size_t count, std::size_t T, std::size_t seed) {
+  const std::string s = "the quick brown fox jumps over the lazy dog; 12 + 30 = 42. ";
+  std::vector<Token> v(count * (T + 1));
+  for (std::size_t r = 0; r < count; ++r)
+    for (std::size_t t = 0; t <= T; ++t) v[r * (T + 1) + t] = Token((unsigned char)s[(r * 7 + seed * 13 + t) % s.size()]);
+  return v;
+}
+void split_rows(const Token* rows, std::size_t Bn, std::size_t T, std::vector<Token>& in, std::vector<Token>& tg) {
+  in.resize(Bn * T);
+  tg.resize(Bn * T);
+  for (std::size_t b = 0; b < Bn; ++b)
+    for (std::size_t t = 0; t < T; ++t) {
+      in[b * T + t] = rows[b * (T + 1) + t];
+      tg[b * T + t] = rows[b * (T + 1) + t + 1];
+    }
+}
+
+struct Tf32Guard {
+  explicit Tf32Guard(bool on) { backend::cuda::context().set_tf32(on); }
+  ~Tf32Guard() { backend::cuda::context().set_tf32(false); }
+};
+
+std::vector<float> slice(const std::vector<float>& v, const model::ParamTensor& t) {
+  return std::vector<float>(v.begin() + std::ptrdiff_t(t.offset), v.begin() + std::ptrdiff_t(t.offset + t.size()));
+}
+double max_abs(const std::vector<float>& v) {
+  double m = 0;
+  for (float x : v) m = std::max(m, double(std::fabs(x)));
+  return m;
+}
+
+void check_forward_backward(bool tied, bool tf32) {
+  Tf32Guard guard(tf32);
+  const auto cfg = small_config(tied);
+  const std::size_t Bn = 3, T = cfg.context;
+  const auto params = cpu_init_params(cfg, 7);
+  std::vector<Token> in, tg;
+  const auto rows = text_rows(Bn, T, 1);
+  split_rows(rows.data(), Bn, T, in, tg);
+  const auto ref = cpu_forward_backward(cfg, params, in.data(), tg.data(), Bn, T);
+
+  model::LlamaCuda m(cfg, Bn);
+  auto s = model::CudaTrainState::from_host(cfg, params.data());
+  m.zero_grads();
+  const float loss = m.forward(s.params.data(), in.data(), tg.data(), Bn, T);
+  std::vector<float> logits(Bn * T * cfg.vocab);
+  DMA_CUDA_CHECK(cudaMemcpy(logits.data(), m.logits(), logits.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  const std::vector<float> losses(m.token_losses(), m.token_losses() + Bn * T);
+  m.backward(1.0f);
+  std::vector<float> grads(m.num_params());
+  DMA_CUDA_CHECK(cudaMemcpy(grads.data(), m.grads(), grads.size() * sizeof(float), cudaMemcpyDeviceToHost));
+
+  // FP32: summation order only (~1e-6 relative). TF32: 10-bit mantissa GEMM inputs (~1e-3).
+  const double r = tf32 ? 3e-2 : 1e-3;
+  INFO((tf32 ? "TF32" : "FP32") << (tied ? " tied" : " untied") << ": loss gpu " << loss << " cpu " << ref.loss);
+  CHECK(loss == Approx(ref.loss).epsilon(tf32 ? 1e-3 : 1e-5));
+  check_close(logits, ref.logits, tf32 ? 2e-2 : 1e-4, r, "logits");
+  check_close(losses, ref.losses, tf32 ? 2e-2 : 1e-4, r, "token losses");
+  const model::ParamLayout lay(cfg);
+  for (const model::ParamTensor* t : lay.tensors()) {
+    const auto g = slice(grads, *t), c = slice(ref.grads, *t);
+    // tolerance relative to the tensor's largest gradient: small entries are sums of cancelling terms
+    check_close(g, c, r * max_abs(c) + 1e-9, r, "gradient of " + t->name);
+  }
+}
+
+void check_trajectory(bool tied, bool tf32) {
+  Tf32Guard guard(tf32);
+  const auto cfg = small_config(tied);
+  const std::size_t Bn = 4, T = cfg.context, steps = 10;
+  const auto params = cpu_init_params(cfg, 11);
+  const auto tokens = text_rows(steps * Bn, T, 3);
+  const auto sched = model::LrSchedule::warmup_cosine(3e-3f, 3, steps, 0.1f);
+  const AdamHyper adam{0.9f, 0.95f, 1e-8f, 0.1f, 1.0f};
+  const auto ref = cpu_train(cfg, params, tokens, steps, Bn, T, sched, adam);
+
+  model::LlamaCuda m(cfg, Bn);
+  auto s = model::CudaTrainState::from_host(cfg, params.data());
+  std::vector<float> losses, norms;
+  std::vector<Token> in, tg;
+  for (std::size_t st = 0; st < steps; ++st) {
+    split_rows(tokens.data() + st * Bn * (T + 1), Bn, T, in, tg);
+    const model::CudaMicroBatch mb{in.data(), tg.data(), Bn, T};
+    const auto stats = model::cuda_train_step(m, s, sched, adam, std::span<const model::CudaMicroBatch>(&mb, 1));
+    losses.push_back(stats.loss);
+    norms.push_back(stats.grad_norm);
+    CHECK(stats.lr == ref.lrs[st]);
+  }
+  CHECK(s.step == steps);
+  INFO((tf32 ? "TF32" : "FP32") << (tied ? " tied" : " untied"));
+  std::string table;
+  for (std::size_t st = 0; st < steps; ++st)
+    table += "step " + std::to_string(st) + ": gpu " + std::to_string(losses[st]) + " cpu " +
+             std::to_string(ref.losses[st]) + "\n";
+  INFO(table);
+  CHECK(ref.losses.back() < ref.losses.front() - 0.5f);  // the reference does learn
+  // Loss trajectory: FP32 within 2e-4 nats per step; TF32 within 2e-2.
+  check_close(losses, ref.losses, tf32 ? 2e-2 : 2e-4, 0.0, "10-step loss trajectory");
+  check_close(norms, ref.grad_norms, 1e-6, tf32 ? 5e-2 : 1e-3, "gradient norms");
+  // Final parameters: AdamW normalises each update (~lr in size), so compare in units of the peak LR.
+  const auto p = s.params.to_host();
+  const Closeness c = closeness(p, ref.params, (tf32 ? 0.5 : 0.05) * 3e-3, 0.0);
+  INFO("final params: max |diff| " << c.max_abs << " at " << c.worst);
+  CHECK(c.worst_ratio <= 1.0);
+}
+
+}  // namespace
+
+TEST_CASE("cuda model: one forward/backward matches the CPU model (FP32)", "[cuda][model]") {
+  check_forward_backward(false, false);
+  check_forward_backward(true, false);
+}
+
+TEST_CASE("cuda model: one forward/backward matches the CPU model (TF32)", "[cuda][model]") {
+  check_forward_backward(false, true);
+}
+
+TEST_CASE("cuda model: a 10-step AdamW loss trajectory matches the CPU model (FP32)", "[cuda][model]") {
+  check_trajectory(false, false);
+  check_trajectory(true, false);
+}
+
+TEST_CASE("cuda model: a 10-step AdamW loss trajectory matches the CPU model (TF32)", "[cuda][model]") {
+  check_trajectory(false, true);
+}
+
+TEST_CASE("cuda model: bad input is rejected with a message", "[cuda][model]") {
+  using Catch::Matchers::Contains;
+  const auto cfg = small_config(false);
+  model::LlamaCuda m(cfg, 2);
+  auto s = model::CudaTrainState::from_host(cfg, cpu_init_params(cfg, 1).data());
+  std::vector<Token> in(2 * cfg.context, 5), tg(2 * cfg.context, 6);
+  tg[3] = 300;
+  REQUIRE_THROWS_WITH(m.forward(s.params.data(), in.data(), tg.data(), 2, cfg.context),
+                      Contains("targets[3] = 300") && Contains("vocabulary"));
+  REQUIRE_THROWS_WITH(m.forward(s.params.data(), in.data(), tg.data(), 3, cfg.context), Contains("max_batch"));
+}
