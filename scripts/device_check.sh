@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# scripts/device_check.sh: the whole GPU check in one run, for a bare CUDA machine with the repo
+# copied over (nvcc, CMake, PyTorch with CUDA; our header-only deps come in
+# third_party_device/usr, made by scripts/device_deps.sh and carried with the working tree).
+# Builds only the CUDA parity tests and the CUDA benchmark (-j16), runs the [cuda] tests, the
+# benchmark (bench_proxy_cuda) and a PyTorch eager peer of the same model on the same GPU, and
+# writes logs + JSON under $OUT (default ./out_device): summary.json says pass/fail and the MFU.
+# Each stage has a time cap so that the whole run stays under ~6 minutes.
+#   usage: OUT=/some/dir bash scripts/device_check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${OUT:-$ROOT/out_device}
+mkdir -p "$OUT"
+T0=$(date +%s)
+BUDGET=${DMA_CHECK_BUDGET_S:-345}
+log() { echo "[device_check +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/steps.log"; }
+# cap <seconds>: the smaller of a stage's cap and what is left of the budget (at least 5 s)
+cap() { local left=$(( BUDGET - ($(date +%s) - T0) )); (( left < $1 )) && echo $(( left > 5 ? left : 5 )) || echo "$1"; }
+status() { echo "$1=$2" >> "$OUT/status.txt"; }
+: > "$OUT/status.txt"
+
+P=$ROOT/third_party_device/usr
+if [[ ! -d $P/include ]]; then
+  log "third_party_device/usr is missing: run scripts/device_deps.sh where the -dev packages are, and carry it"
+  status deps missing
+  exit 2
+fi
+{ nvidia-smi; nvcc --version; cmake --version; } > "$OUT/machine.txt" 2>&1
+git log -1 --format='%H %s' > "$OUT/commit.txt" 2>/dev/null || true
+
+BUILD=$ROOT/build/device
+log "configure"
+timeout "$(cap 90)" cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$P" -DZLIB_ROOT="$P/lib/zlib" \
+  -DDMA_ENABLE_MPI=OFF -DDMA_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DDMA_BUILD_EXAMPLES=OFF -DDMA_BUILD_BENCHMARKS=ON -DDMA_BUILD_TESTS=ON > "$OUT/configure.log" 2>&1
+rc=$?; status configure $rc
+if (( rc != 0 )); then log "configure failed (rc $rc): $OUT/configure.log"; tail -30 "$OUT/configure.log"; exit 1; fi
+
+log "build (parity tests + benchmark, -j16)"
+timeout "$(cap 200)" cmake --build "$BUILD" -j16 --target parity_cuda_ops parity_cuda_model bench_proxy_cuda \
+  > "$OUT/build.log" 2>&1
+rc=$?; status build $rc
+if (( rc != 0 )); then log "build failed (rc $rc): $OUT/build.log"; grep -E "error" -A3 "$OUT/build.log" | head -40; exit 1; fi
+
+log "parity tests [cuda]"
+for t in cuda_ops cuda_model; do
+  timeout "$(cap 120)" "$BUILD/tests/parity_$t" -r compact -d yes > "$OUT/parity_$t.log" 2>&1
+  rc=$?; status "parity_$t" $rc
+  log "parity_$t: rc $rc ($(tail -1 "$OUT/parity_$t.log"))"
+done
+
+log "benchmark bench_proxy_cuda"
+timeout "$(cap 150)" "$BUILD/benchmarks/bench_proxy_cuda" > "$OUT/bench_proxy_cuda.jsonl" 2> "$OUT/bench_proxy_cuda.err"
+rc=$?; status bench $rc
+cat "$OUT/bench_proxy_cuda.jsonl"
+
+log "PyTorch peer (eager, TF32 allowed, same presets)"
+timeout "$(cap 120)" python3 - "$ROOT/scripts/bench_proxy_torch.py" > "$OUT/bench_proxy_torch_cuda.jsonl" 2> "$OUT/bench_proxy_torch_cuda.err" <<'PY'
+import importlib.util, json, sys, time
+import torch
+spec = importlib.util.spec_from_file_location("peer", sys.argv[1])
+peer = importlib.util.module_from_spec(spec); spec.loader.exec_module(peer)
+torch.backends.cuda.matmul.allow_tf32 = True
+torch.backends.cudnn.allow_tf32 = True
+dev = torch.device("cuda")
+# the presets of benchmarks/bench_proxy_cuda.cu: name, C, L, NH, T, B, steps
+for name, C, L, NH, T, B, steps in [("0.8M", 128, 4, 4, 128, 64, 60), ("10M", 384, 6, 6, 256, 64, 30),
+                                   ("50M", 640, 10, 10, 256, 128, 12)]:
+    V = 259
+    torch.manual_seed(1)
+    m = peer.Proxy(V, C, L, NH, T).to(dev)
+    decay = [p for p in m.parameters() if p.dim() == 2]
+    rest = [p for p in m.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}]
+    try:
+        opt = torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.95), eps=1e-8, fused=True); fused = True
+    except Exception:
+        opt = torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.95), eps=1e-8); fused = False
+    data = torch.randint(0, 256, (4, B, T + 1), device=dev)
+    def step(s):
+        d = data[s % 4]
+        opt.zero_grad(set_to_none=True)
+        loss = m(d[:, :T], d[:, 1:]); loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0); opt.step()
+        return loss.item()  # a host sync per step, as in the C++ step
+    for s in range(3): step(s)
+    torch.cuda.synchronize(); t0 = time.perf_counter()
+    for s in range(steps): loss = step(s)
+    torch.cuda.synchronize(); dt = time.perf_counter() - t0
+    H = peer.hidden_size(C); N = B * T
+    fwd = 2.0 * (L * (4 * C * C + 3 * C * H) + V * C) * N + 4.0 * L * C * T * N
+    tf = 3 * fwd * steps / dt / 1e12
+    print(json.dumps({"bench": "proxy_torch_cuda", "torch": torch.__version__, "model": name,
+                      "params": sum(p.numel() for p in m.parameters()), "ctx": T, "batch": B,
+                      "math": "tf32", "fused_adamw": fused, "step_ms": dt / steps * 1e3,
+                      "tokens_per_s": steps * N / dt, "model_tflops": tf, "mfu": tf / 494.0,
+                      "loss_last": loss}), flush=True)
+    del m, opt, data; torch.cuda.empty_cache()
+PY
+rc=$?; status torch_peer $rc
+cat "$OUT/bench_proxy_torch_cuda.jsonl"
+
+log "summary"
+python3 - "$OUT" <<'PY' | tee "$OUT/summary.json"
+import json, os, sys
+out = sys.argv[1]
+st = dict(l.strip().split("=", 1) for l in open(os.path.join(out, "status.txt")) if "=" in l)
+def rows(f):
+    p = os.path.join(out, f)
+    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
+ours = [r for r in rows("bench_proxy_cuda.jsonl")]
+torch_rows = {r["model"]: r for r in rows("bench_proxy_torch_cuda.jsonl")}
+models = {}
+for r in ours:
+    key = r["model"] + ("" if r["math"] == "tf32" else "_fp32")
+    e = {"params": r["params"], "math": r["math"], "tokens_per_s": r["tokens_per_s"],
+         "model_tflops": r["model_tflops"], "mfu_tf32_peak": r["mfu"]}
+    t = torch_rows.get(r["model"])
+    if t and r["math"] == "tf32":
+        e["torch_tokens_per_s"] = t["tokens_per_s"]
+        e["ratio_vs_torch"] = r["tokens_per_s"] / t["tokens_per_s"]
+    models[key] = e
+big = models.get("50M", {})
+print(json.dumps({"status": st,
+                  "parity_pass": st.get("parity_cuda_ops") == "0" and st.get("parity_cuda_model") == "0",
+                  "mfu_50M": big.get("mfu_tf32_peak"), "mfu_50M_ge_0.30": (big.get("mfu_tf32_peak") or 0) >= 0.30,
+                  "models": models}, indent=1))
+PY
+log "done"
