@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,14 @@ struct ParamLayout {
     else
       add(lm_head, "lm_head", 1, V, C, true);
     m_tied = c.tied_embeddings;
+  }
+  // Calls f(tensor) for the stored tensors in buffer order (a tied lm_head is skipped);
+  // allocation-free, for the training step.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const ParamTensor* t : {&wte, &attn_norm, &wqkv, &wo, &mlp_norm, &w_gate_up, &w_down, &final_norm})
+      f(*t);
+    if (!m_tied) f(lm_head);
   }
   // The stored tensors in buffer order (a tied lm_head is not listed).
   [[nodiscard]] std::vector<const ParamTensor*> tensors() const {

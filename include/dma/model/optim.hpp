@@ -41,10 +41,11 @@ float adamw_step(B be, const ParamLayout& lay, TrainState<B>& s, const float* gr
   float scale = 1.0f;
   if (c.grad_clip > 0) scale = std::min(1.0f, float(double(c.grad_clip) / (norm + 1e-6)));
   s.step += 1;
-  for (const ParamTensor* t : lay.tensors())
-    adamw_update(be, s.params.data() + t->offset, grads + t->offset, s.m.data() + t->offset,
-                 s.v.data() + t->offset, t->size(), lr, c.beta1, c.beta2, c.eps,
-                 t->decay ? c.weight_decay : 0.0f, scale, int(s.step));
+  lay.for_each([&](const ParamTensor& t) {
+    adamw_update(be, s.params.data() + t.offset, grads + t.offset, s.m.data() + t.offset,
+                 s.v.data() + t.offset, t.size(), lr, c.beta1, c.beta2, c.eps,
+                 t.decay ? c.weight_decay : 0.0f, scale, int(s.step));
+  });
   return float(norm);
 }
 
