@@ -623,7 +623,9 @@ inline void append_gbrainy_analogies(const std::filesystem::path& path, const Gb
         c.gold = c.choices.size();
         has_gold = true;
       }
-      c.choices.push_back(" " + xml::collapse(ans->text));
+      std::string choice = " ";
+      choice += xml::collapse(ans->text);
+      c.choices.push_back(std::move(choice));
     }
     if (!has_gold) fail(path.string(), ": analogy ", n, ": no answer marked correct=\"yes\"");
     out.choice.items.push_back(std::move(c));
