@@ -4,8 +4,10 @@
 # third_party_device/usr, made by scripts/device_deps.sh and carried with the working tree).
 # Builds only the CUDA parity tests and the CUDA benchmark (-j16), runs the [cuda] tests, the
 # benchmark (bench_proxy_cuda) and a PyTorch eager peer of the same model on the same GPU, and
-# writes logs + JSON under $OUT (default ./out_device): summary.json says pass/fail and the MFU.
-# Each stage has a time cap so that the whole run stays under ~6 minutes.
+# writes 7 files under $OUT (default ./out_device): steps.log (machine, stages, exit codes),
+# build.log, parity_cuda_ops.log, parity_cuda_model.log, bench.jsonl (ours + the PyTorch peer,
+# one JSON object per line), bench.err, summary.json (pass/fail, MFU, ratios). Each stage has a
+# time cap so that the whole run stays under ~6 minutes.
 #   usage: OUT=/some/dir bash scripts/device_check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +19,8 @@ BUDGET=${DMA_CHECK_BUDGET_S:-345}
 log() { echo "[device_check +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/steps.log"; }
 # cap <seconds>: the smaller of a stage's cap and what is left of the budget (at least 5 s)
 cap() { local left=$(( BUDGET - ($(date +%s) - T0) )); (( left < $1 )) && echo $(( left > 5 ? left : 5 )) || echo "$1"; }
-status() { echo "$1=$2" >> "$OUT/status.txt"; }
-: > "$OUT/status.txt"
+status() { echo "status $1=$2" >> "$OUT/steps.log"; }
+: > "$OUT/steps.log"
 
 P=$ROOT/third_party_device/usr
 if [[ ! -d $P/include ]]; then
@@ -26,21 +28,21 @@ if [[ ! -d $P/include ]]; then
   status deps missing
   exit 2
 fi
-{ nvidia-smi; nvcc --version; cmake --version; } > "$OUT/machine.txt" 2>&1
-git log -1 --format='%H %s' > "$OUT/commit.txt" 2>/dev/null || true
+{ nvidia-smi; nvcc --version; cmake --version; git log -1 --format='commit %H %s'; } >> "$OUT/steps.log" 2>&1
+GEN=(); command -v ninja > /dev/null && GEN=(-G Ninja)
 
 BUILD=$ROOT/build/device
 log "configure"
-timeout "$(cap 90)" cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+timeout "$(cap 90)" cmake "${GEN[@]}" -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$P" -DZLIB_ROOT="$P/lib/zlib" \
   -DDMA_ENABLE_MPI=OFF -DDMA_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-  -DDMA_BUILD_EXAMPLES=OFF -DDMA_BUILD_BENCHMARKS=ON -DDMA_BUILD_TESTS=ON > "$OUT/configure.log" 2>&1
+  -DDMA_BUILD_EXAMPLES=OFF -DDMA_BUILD_BENCHMARKS=ON -DDMA_BUILD_TESTS=ON > "$OUT/build.log" 2>&1
 rc=$?; status configure $rc
-if (( rc != 0 )); then log "configure failed (rc $rc): $OUT/configure.log"; tail -30 "$OUT/configure.log"; exit 1; fi
+if (( rc != 0 )); then log "configure failed (rc $rc): $OUT/build.log"; tail -30 "$OUT/build.log"; exit 1; fi
 
 log "build (parity tests + benchmark, -j16)"
 timeout "$(cap 200)" cmake --build "$BUILD" -j16 --target parity_cuda_ops parity_cuda_model bench_proxy_cuda \
-  > "$OUT/build.log" 2>&1
+  >> "$OUT/build.log" 2>&1
 rc=$?; status build $rc
 if (( rc != 0 )); then log "build failed (rc $rc): $OUT/build.log"; grep -E "error" -A3 "$OUT/build.log" | head -40; exit 1; fi
 
@@ -52,12 +54,12 @@ for t in cuda_ops cuda_model; do
 done
 
 log "benchmark bench_proxy_cuda"
-timeout "$(cap 150)" "$BUILD/benchmarks/bench_proxy_cuda" > "$OUT/bench_proxy_cuda.jsonl" 2> "$OUT/bench_proxy_cuda.err"
+timeout "$(cap 150)" "$BUILD/benchmarks/bench_proxy_cuda" > "$OUT/bench.jsonl" 2> "$OUT/bench.err"
 rc=$?; status bench $rc
-cat "$OUT/bench_proxy_cuda.jsonl"
+cat "$OUT/bench.jsonl"
 
 log "PyTorch peer (eager, TF32 allowed, same presets)"
-timeout "$(cap 120)" python3 - "$ROOT/scripts/bench_proxy_torch.py" > "$OUT/bench_proxy_torch_cuda.jsonl" 2> "$OUT/bench_proxy_torch_cuda.err" <<'PY'
+timeout "$(cap 120)" python3 - "$ROOT/scripts/bench_proxy_torch.py" >> "$OUT/bench.jsonl" 2>> "$OUT/bench.err" <<'PY'
 import importlib.util, json, sys, time
 import torch
 spec = importlib.util.spec_from_file_location("peer", sys.argv[1])
@@ -100,18 +102,17 @@ for name, C, L, NH, T, B, steps in [("0.8M", 128, 4, 4, 128, 64, 60), ("10M", 38
     del m, opt, data; torch.cuda.empty_cache()
 PY
 rc=$?; status torch_peer $rc
-cat "$OUT/bench_proxy_torch_cuda.jsonl"
+grep proxy_torch_cuda "$OUT/bench.jsonl"
 
 log "summary"
 python3 - "$OUT" <<'PY' | tee "$OUT/summary.json"
 import json, os, sys
 out = sys.argv[1]
-st = dict(l.strip().split("=", 1) for l in open(os.path.join(out, "status.txt")) if "=" in l)
-def rows(f):
-    p = os.path.join(out, f)
-    return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
-ours = [r for r in rows("bench_proxy_cuda.jsonl")]
-torch_rows = {r["model"]: r for r in rows("bench_proxy_torch_cuda.jsonl")}
+st = dict(l[7:].strip().split("=", 1) for l in open(os.path.join(out, "steps.log")) if l.startswith("status "))
+p = os.path.join(out, "bench.jsonl")
+rows = [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
+ours = [r for r in rows if r["bench"] == "proxy_cuda"]
+torch_rows = {r["model"]: r for r in rows if r["bench"] == "proxy_torch_cuda"}
 models = {}
 for r in ours:
     key = r["model"] + ("" if r["math"] == "tf32" else "_fp32")
