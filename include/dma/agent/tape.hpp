@@ -84,7 +84,10 @@ class Tape {
     ParamStore* owner = nullptr;
     for (auto* s : m_trainable)
       if (s == &store) owner = s;
-    Var out = push(store.value(idx), owner != nullptr, {});
+    // The leaf refers to the store's matrix instead of copying it (the store must outlive
+    // the tape and not change while the tape is in use).
+    m_nodes.push_back(Node{Mat(), Mat(), owner != nullptr, {}, &store.value(idx)});
+    const Var out{this, static_cast<int>(m_nodes.size()) - 1};
     if (owner) m_leaves.push_back({out.id, owner, idx});
     return out;
   }
@@ -92,9 +95,9 @@ class Tape {
   // Reverse sweep from a 1x1 node; gradients of trainable parameters are added to their store.
   void backward(Var loss) {
     DMA_ASSERT(loss.tape == this, "backward: loss is on another tape");
-    DMA_ASSERT(node(loss.id).v.size() == 1, "backward: loss must be a scalar");
+    DMA_ASSERT(node(loss.id).value().size() == 1, "backward: loss must be a scalar");
     for (auto& n : m_nodes)
-      if (n.needs_grad) n.g = Mat::Zero(n.v.rows(), n.v.cols());
+      if (n.needs_grad) n.g = Mat::Zero(n.value().rows(), n.value().cols());
     if (!node(loss.id).needs_grad) return;
     node(loss.id).g(0, 0) = 1.0;
     for (int i = loss.id; i >= 0; --i) {
@@ -109,11 +112,13 @@ class Tape {
     Mat v, g;
     bool needs_grad = false;
     std::function<void()> back;
+    const Mat* ref = nullptr;  // parameter leaves: the value lives in a ParamStore
+    [[nodiscard]] const Mat& value() const { return ref ? *ref : v; }
   };
   Node& node(int id) { return m_nodes[static_cast<std::size_t>(id)]; }
   [[nodiscard]] bool needs(Var a) const { return m_nodes[static_cast<std::size_t>(a.id)].needs_grad; }
   Var push(Mat v, bool needs_grad, std::function<void()> back) {
-    m_nodes.push_back(Node{std::move(v), Mat(), needs_grad, std::move(back)});
+    m_nodes.push_back(Node{std::move(v), Mat(), needs_grad, std::move(back), nullptr});
     return Var{this, static_cast<int>(m_nodes.size()) - 1};
   }
   [[nodiscard]] std::size_t size() const noexcept { return m_nodes.size(); }
@@ -129,11 +134,11 @@ class Tape {
   std::vector<ParamStore*> m_trainable;
 };
 
-inline const Mat& Var::value() const { return tape->node(id).v; }
+inline const Mat& Var::value() const { return tape->node(id).value(); }
 
 namespace detail {
 inline Mat& g(Var a) { return a.tape->node(a.id).g; }
-inline const Mat& v(Var a) { return a.tape->node(a.id).v; }
+inline const Mat& v(Var a) { return a.tape->node(a.id).value(); }
 // Pushes a result whose backward rule is `back(out_grad)`; skipped when no input needs grad.
 template <class F>
 Var make(Tape& t, Mat value, bool needs, F back) {

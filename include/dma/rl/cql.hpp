@@ -1,0 +1,283 @@
+// dma/rl/cql.hpp: Cql, offline RL with Conservative Q-Learning (Kumar et al. 2020)
+// [paper: the RL agent = SFT warm start, then CQL; "crucial"]. Variant [ours]: CQL(H) on an
+// actor-critic over mixtures (actions on the simplex, so no max over a discrete set):
+//   critic:  sum_k E_t[(Q_k(h_t, a_t) - y_t)^2]  with  y_t = r_t/s + gamma * min_k Q'_k(h_{t+1}, pi'(h_{t+1}))
+//            + alpha * sum_k E_t[ T log sum_j exp(Q_k(h_t, a_j)/T) - Q_k(h_t, a_t) ]   (CQL(H), eq. 4)
+//   actor:   TD3+BC (Fujimoto & Gu 2021): -lambda * Q(h_t, pi(h_t)) + beta * CE(target_t, pi(h_t)),
+//            lambda = q_weight / mean|Q|, the gradient flowing through the mixture into the policy.
+// The a_j of the log-sum-exp are sampled, since the simplex is continuous: some from a Dirichlet
+// around the (target) policy's mixture (the actions the actor would move to), the rest from a
+// flat Dirichlet (everything else); no importance weights (on the simplex the proposal densities
+// span many orders of magnitude, which makes the weighted estimate noisy).
+// Target networks (Polyak tau), discount, alpha and the BC target are config. `s` is the root
+// mean square of the dataset's returns, so alpha means the same for any reward scale; Q is
+// stored in those units and Agent::q_value multiplies back. Tested in tests/unit/rl_cql.cpp.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "dma/agent/adam.hpp"
+#include "dma/agent/agent.hpp"
+#include "dma/core/concepts.hpp"
+#include "dma/core/progress.hpp"
+#include "dma/rl/dataset.hpp"
+#include "dma/rl/report.hpp"
+#include "dma/space/simplex.hpp"
+
+namespace dma::rl {
+
+// What the actor's behaviour-cloning term pulls toward.
+enum class BcTarget {
+  WarmStart,  // the policy the learner was given (e.g. the SFT agent): CQL refines it
+  Dataset,    // the dataset's mixtures (TD3+BC as published)
+};
+
+struct CqlConfig {
+  double discount = 1.0;      // episodes are short and finite; the return is the final score
+  int epochs = 40;            // passes over the dataset
+  int batch = 8;              // trajectories per optimizer step
+  agent::AdamConfig critic_adam{.lr = 1e-3, .clip_norm = 1.0};
+  agent::AdamConfig actor_adam{.lr = 3e-4, .clip_norm = 1.0};
+  double tau = 0.02;          // target networks: theta' <- (1 - tau) theta' + tau theta per step
+  double alpha = 1.0;         // weight of the conservative term; 0 = plain actor-critic
+  double temperature = 1.0;   // T of the log-sum-exp
+  int policy_samples = 4;     // sampled actions per state around the current policy
+  int random_samples = 4;     // sampled actions per state from Dirichlet(random_concentration)
+  double random_concentration = 1.0;
+  int warmup_epochs = 10;     // critic-only epochs before the actor moves
+  int actor_every = 1;        // critic steps per actor step
+  double q_weight = 2.5;      // TD3+BC's alpha: lambda = q_weight / mean|Q|
+  double bc_weight = 1.0;     // weight of the cross-entropy to the BC target
+  BcTarget bc_target = BcTarget::WarmStart;
+  bool normalize_rewards = true;
+  bool refit_feature_norm = false;
+  double max_seconds = 0;     // stop after this much wall time (0: no limit)
+  std::uint64_t seed = 2;
+  bool progress = false;
+
+  [[nodiscard]] Json to_json() const {
+    return Json{{"discount", discount}, {"epochs", epochs}, {"batch", batch},
+                {"critic_lr", critic_adam.lr}, {"actor_lr", actor_adam.lr}, {"tau", tau},
+                {"alpha", alpha}, {"temperature", temperature},
+                {"policy_samples", policy_samples}, {"random_samples", random_samples},
+                {"random_concentration", random_concentration}, {"warmup_epochs", warmup_epochs},
+                {"actor_every", actor_every}, {"q_weight", q_weight}, {"bc_weight", bc_weight},
+                {"bc_target", bc_target == BcTarget::WarmStart ? "warm_start" : "dataset"},
+                {"normalize_rewards", normalize_rewards}, {"seed", seed}};
+  }
+};
+
+class Cql {
+ public:
+  explicit Cql(CqlConfig cfg = {}) : m_cfg(cfg) {
+    if (m_cfg.epochs < 0 || m_cfg.batch <= 0 || m_cfg.actor_every <= 0)
+      fail("cql config: epochs must be >= 0, batch and actor_every > 0");
+    if (m_cfg.alpha < 0 || !(m_cfg.temperature > 0) || m_cfg.policy_samples < 0 ||
+        m_cfg.random_samples < 0 || (m_cfg.alpha > 0 && m_cfg.policy_samples + m_cfg.random_samples == 0))
+      fail("cql config: need alpha >= 0, temperature > 0 and some sampled actions when alpha > 0");
+    if (!(m_cfg.discount >= 0 && m_cfg.discount <= 1)) fail("cql config: discount must be in [0, 1]");
+    if (!(m_cfg.tau > 0 && m_cfg.tau <= 1)) fail("cql config: tau must be in (0, 1]");
+  }
+
+  LearnReport fit(const std::vector<Trajectory>& data, agent::Agent& a) const {
+    using Clock = std::chrono::steady_clock;
+    using agent::Mat;
+    using agent::Tape;
+    using agent::Var;
+    const auto t0 = Clock::now();
+    validate_dataset(data, "cql");
+    fit_feature_norm(data, a, m_cfg.refit_feature_norm);
+
+    std::vector<Episode> eps;
+    for (const auto& tr : data) eps.push_back(make_episode(tr, a));
+    double scale = 1.0;
+    if (m_cfg.normalize_rewards) {
+      // Root mean square of the returns: Q of the data is O(1) whatever the reward units. (Not
+      // the sd: a dataset of similar returns would blow every gap up to many sds.)
+      double m2 = 0;
+      for (const auto& e : eps) m2 += e.ret * e.ret;
+      m2 /= double(eps.size());
+      if (m2 > 1e-24) scale = std::sqrt(m2);
+    }
+    a.set_q_scale(scale);
+
+    // The behaviour-cloning targets, fixed for the whole fit.
+    std::vector<Mat> bc(eps.size());
+    for (std::size_t k = 0; k < eps.size(); ++k) {
+      if (m_cfg.bc_target == BcTarget::Dataset) {
+        bc[k] = eps[k].actions;
+      } else {
+        Tape t;
+        bc[k] = a.policy()(t, a.policy_params(), eps[k].features).mixture.value().topRows(eps[k].actions.rows());
+      }
+    }
+
+    agent::ParamStore target_critic = a.critic_params(), target_policy = a.policy_params();
+    agent::Adam critic_opt(a.critic_params(), m_cfg.critic_adam);
+    agent::Adam actor_opt(a.policy_params(), m_cfg.actor_adam);
+    a.critic_params().zero_grad();
+    a.policy_params().zero_grad();
+    Rng root = Rng(m_cfg.seed);
+    Rng shuffle_rng = root.split("rl.cql.shuffle"), sample_rng = root.split("rl.cql.samples");
+
+    LearnReport rep;
+    rep.learner = name();
+    rep.trajectories = eps.size();
+    double last_td = 0, last_pen = 0, last_actor_q = 0, last_data_q = 0;
+    std::size_t critic_steps = 0;
+    Progress prog("cql", static_cast<std::size_t>(m_cfg.epochs), 1.0, m_cfg.progress);
+    for (int ep = 0; ep < m_cfg.epochs; ++ep) {
+      const bool actor_on = ep >= m_cfg.warmup_epochs;
+      double ep_loss = 0, ep_td = 0, ep_pen = 0, ep_aq = 0, ep_dq = 0;
+      double n_ep = 0, n_actor = 0;
+      const auto order = shuffled(eps.size(), shuffle_rng);
+      for (std::size_t b0 = 0; b0 < order.size(); b0 += static_cast<std::size_t>(m_cfg.batch)) {
+        const std::size_t b1 = std::min(order.size(), b0 + static_cast<std::size_t>(m_cfg.batch));
+        // ---- critic ----
+        for (std::size_t bi = b0; bi < b1; ++bi) {
+          const auto parts = critic_loss(a, eps[order[bi]], target_critic, target_policy, scale, sample_rng);
+          ep_loss += parts.total, ep_td += parts.td, ep_pen += parts.penalty, ep_dq += parts.data_q;
+          n_ep += 1;
+        }
+        critic_opt.step(a.critic_params(), double(b1 - b0));
+        target_critic.soft_update_from(a.critic_params(), m_cfg.tau);
+        ++critic_steps;
+        ++rep.updates;
+        // ---- actor ----
+        if (actor_on && critic_steps % static_cast<std::size_t>(m_cfg.actor_every) == 0) {
+          for (std::size_t bi = b0; bi < b1; ++bi) {
+            ep_aq += actor_loss(a, eps[order[bi]], bc[order[bi]]);
+            n_actor += 1;
+          }
+          actor_opt.step(a.policy_params(), double(b1 - b0));
+          ++rep.updates;
+        }
+        target_policy.soft_update_from(a.policy_params(), m_cfg.tau);
+      }
+      rep.curve.push_back(ep_loss / n_ep);
+      last_td = ep_td / n_ep, last_pen = ep_pen / n_ep, last_data_q = ep_dq / n_ep;
+      if (n_actor > 0) last_actor_q = ep_aq / n_actor;
+      prog.update(static_cast<std::size_t>(ep + 1));
+      if (m_cfg.max_seconds > 0 && std::chrono::duration<double>(Clock::now() - t0).count() > m_cfg.max_seconds)
+        break;
+    }
+    rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    rep.extra = Json{{"config", m_cfg.to_json()},     {"epochs_run", rep.curve.size()},
+                     {"reward_scale", scale},         {"final_td_loss", last_td},
+                     {"final_cql_penalty", last_pen}, {"final_mean_q_data", last_data_q * scale},
+                     {"final_mean_q_policy", last_actor_q * scale}};
+    return rep;
+  }
+
+  [[nodiscard]] std::string name() const { return m_cfg.alpha > 0 ? "cql" : "actor_critic(alpha=0)"; }
+  [[nodiscard]] const CqlConfig& config() const noexcept { return m_cfg; }
+
+ private:
+  struct CriticParts {
+    double total = 0, td = 0, penalty = 0, data_q = 0;
+  };
+
+  // Accumulates the critic's gradient for one episode into a.critic_params().
+  CriticParts critic_loss(agent::Agent& a, const Episode& e, const agent::ParamStore& target_critic,
+                          const agent::ParamStore& target_policy, double scale, Rng& rng) const {
+    using namespace agent;
+    const Features& f = e.features;
+    const Eigen::Index S = e.actions.rows(), T = f.tokens, D = f.D;
+    const int heads = a.config().q_heads;
+    Tape t;
+    t.train(a.critic_params());
+    // Bootstrapped targets from the target networks (no gradient).
+    Mat y(T, heads);
+    Mat pi;  // the target policy's mixtures: centres of the sampled actions too
+    {
+      const auto pi_next = a.policy()(t, target_policy, f);
+      pi = pi_next.mixture.value();
+      const auto tr_next = a.critic().trunk(t, target_critic, f);
+      const Mat qn = a.critic().q(t, target_critic, tr_next, f, pi_next.mixture, 1).value();
+      for (Eigen::Index r = 0; r < T; ++r) {
+        double yr = 0;
+        if (r < S) {
+          const bool last = r + 1 == S;
+          const double boot = last && e.terminal ? 0.0 : qn.row(r + 1).minCoeff();
+          yr = e.rewards[static_cast<std::size_t>(r)] / scale + m_cfg.discount * boot;
+        }
+        y.row(r).setConstant(yr);
+      }
+    }
+    Mat acts(T, D);
+    acts.topRows(S) = e.actions;
+    acts.row(T - 1).setConstant(1.0 / double(D));  // the final token has no action (masked)
+    const auto tr = a.critic().trunk(t, a.critic_params(), f);
+    const Var q = a.critic().q(t, a.critic_params(), tr, f, t.constant(acts), 1);
+    Mat mask = Mat::Zero(T, heads);
+    mask.topRows(S).setConstant(1.0 / double(S));
+    const Var td = weighted_sum(square(sub(q, t.constant(y))), mask);
+    CriticParts parts;
+    parts.td = td.scalar();
+    parts.data_q = q.value().topRows(S).mean();
+    Var total = td;
+    if (m_cfg.alpha > 0) {
+      const int N = m_cfg.policy_samples + m_cfg.random_samples;
+      Mat samples(T * N, D);
+      for (Eigen::Index r = 0; r < T; ++r) {
+        Mixture center(static_cast<std::size_t>(D));
+        for (Eigen::Index i = 0; i < D; ++i) center[static_cast<std::size_t>(i)] = pi(r, i);
+        for (int j = 0; j < N; ++j) {
+          const Mixture m = j < m_cfg.policy_samples
+                                ? a.sample_around(center, rng)
+                                : space::dirichlet(static_cast<std::size_t>(D), m_cfg.random_concentration, rng);
+          for (Eigen::Index i = 0; i < D; ++i) samples(r * N + j, i) = m[static_cast<std::size_t>(i)];
+        }
+      }
+      const Var qs = a.critic().q(t, a.critic_params(), tr, f, t.constant(samples), N);
+      Var pen;
+      for (int k = 0; k < heads; ++k) {
+        const Var qk = reshape(slice_cols(qs, k, 1), T, N);
+        const Var lse = scale_op(logsumexp_rows(scale_op(qk, 1.0 / m_cfg.temperature)), m_cfg.temperature);
+        const Var gap = sub(lse, slice_cols(q, k, 1));
+        const Var pk = weighted_sum(gap, mask.col(0));
+        pen = k == 0 ? pk : add(pen, pk);
+      }
+      // Report the gap against the soft maximum's baseline (T log N) for readability.
+      parts.penalty = pen.scalar() / heads - m_cfg.temperature * std::log(double(N));
+      total = add(total, agent::scale(pen, m_cfg.alpha));
+    }
+    t.backward(total);
+    parts.total = total.scalar();
+    return parts;
+  }
+
+  // Accumulates the actor's gradient for one episode; returns the mean Q of the policy's actions.
+  double actor_loss(agent::Agent& a, const Episode& e, const agent::Mat& bc_target) const {
+    using namespace agent;
+    const Features& f = e.features;
+    const Eigen::Index S = e.actions.rows(), T = f.tokens, D = f.D;
+    const int heads = a.config().q_heads;
+    Tape t;
+    t.train(a.policy_params());
+    const auto pi = a.policy()(t, a.policy_params(), f);
+    const auto tr = a.critic().trunk(t, a.critic_params(), f);
+    const Var q = a.critic().q(t, a.critic_params(), tr, f, pi.mixture, 1);  // T x heads
+    Mat qmask = Mat::Zero(T, heads);
+    qmask.topRows(S).setConstant(1.0 / double(S * heads));
+    const double mean_q = q.value().topRows(S).mean();
+    const double lambda = m_cfg.q_weight / (q.value().topRows(S).cwiseAbs().mean() + 1e-6);
+    Mat ce = Mat::Zero(T, D);
+    ce.topRows(S) = -bc_target / double(S);
+    const Var loss = add(agent::scale(weighted_sum(q, qmask), -lambda),
+                         agent::scale(weighted_sum(pi.log_mix, ce), m_cfg.bc_weight));
+    t.backward(loss);
+    return mean_q;
+  }
+
+  static agent::Var scale_op(agent::Var v, double s) { return s == 1.0 ? v : agent::scale(v, s); }
+
+  CqlConfig m_cfg;
+};
+
+static_assert(Learner<Cql, agent::Agent>);
+
+}  // namespace dma::rl
