@@ -12,3 +12,13 @@
 #include "dma/core/rng.hpp"
 #include "dma/core/types.hpp"
 #include "dma/space/simplex.hpp"
+// Baseline mixers (docs/BASELINES.md).
+#include "dma/mixers/dbl.hpp"
+#include "dma/mixers/doremi.hpp"
+#include "dma/mixers/natural.hpp"
+#include "dma/mixers/odm.hpp"
+#include "dma/mixers/proxy.hpp"
+#include "dma/mixers/ramp.hpp"
+#include "dma/mixers/regmix.hpp"
+#include "dma/mixers/regression.hpp"
+#include "dma/mixers/replay.hpp"
