@@ -247,8 +247,9 @@ class StoreWriter {
     if (m_fd >= 0) ::close(m_fd);
   }
 
-  // Appends one record; durable (fsync) when it returns.
-  void append(const Trajectory& tr) {
+  // Appends one record; durable (fsync) when it returns. With sync = false the record is only
+  // written (group commit: append several, then sync() once; none is durable before that).
+  void append(const Trajectory& tr, bool sync = true) {
     const std::string payload = serialize_trajectory(tr);
     io::Writer w;
     w.bytes().append(kRecordMagic.data(), kRecordMagic.size());
@@ -265,9 +266,11 @@ class StoreWriter {
       }
       off += std::size_t(n);
     }
-    io::fsync_fd(m_fd, m_path);
+    if (sync) io::fsync_fd(m_fd, m_path);
     ++m_count;
   }
+  // Makes every record appended so far durable.
+  void sync() { io::fsync_fd(m_fd, m_path); }
 
   [[nodiscard]] std::size_t count() const noexcept { return m_count; }
   [[nodiscard]] std::size_t dropped_bytes() const noexcept { return m_dropped; }

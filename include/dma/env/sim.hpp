@@ -26,7 +26,7 @@ namespace dma::env {
 class SimEnv {
  public:
   static constexpr std::string_view kMagic = "DMASIMENV";
-  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::uint32_t kVersion = 1;  // bump when the state or instance layout changes
 
   SimEnv() = default;
   // A drawn instance of `family`; the run starts at the base model (reset(0) is implied).
@@ -60,6 +60,7 @@ class SimEnv {
     m_damage.assign(D, 0.0);
     m_skill.assign(D, 0.0);
     m_drawn.assign(D, 0.0);
+    m_recent.assign(D, 0.0);
     return evaluate();
   }
 
@@ -91,10 +92,14 @@ class SimEnv {
         m_drawn[i] += m[i] * m_in.tokens_per_stage;
         const double after = m_drawn[i] / m_in.pool[i];  // epochs over the hidden pool
         const double mid = 0.5 * (before + after);
+        // A repeated token is worth less (value halves at fresh_epochs over the whole run).
         const double fresh = 1.0 / (1.0 + (mid / m_in.fresh_epochs[i]) * (mid / m_in.fresh_epochs[i]));
         m_skill[i] += m_in.learn_rate[i] * lr * fresh * r * (1.0 - m_skill[i]);
-        // Overfitting to the repeated pool raises held-out loss, saturating at overfit_rate.
-        const double over = m_in.overfit_rate[i] * (1.0 - std::exp(-std::max(0.0, after - m_in.overfit_start[i]) / 2.0));
+        // Overfitting follows the RECENT epochs (memorisation fades when the pool is not
+        // repeated): it raises held-out loss, saturating at overfit_rate.
+        m_recent[i] = m_in.overfit_memory[i] * m_recent[i] + (after - before);
+        const double over = m_in.overfit_rate[i] *
+                            (1.0 - std::exp(-std::max(0.0, m_recent[i] - m_in.overfit_start[i]) / 2.0));
         eq = m_in.base_loss[i] -
              m_in.gain[i] * m_skill[i] * (m_in.retained[i] + (1.0 - m_in.retained[i]) * r) + over;
       }
@@ -121,7 +126,7 @@ class SimEnv {
     w.put(st.inc);
     w.put(st.seed);
     for (double v : {m_tokens, m_flops, m_seconds}) w.put(v);
-    for (const auto* v : {&m_loss, &m_damage, &m_skill, &m_drawn}) w.put_array(v->data(), v->size());
+    for (const auto* v : {&m_loss, &m_damage, &m_skill, &m_drawn, &m_recent}) w.put_array(v->data(), v->size());
     io::atomic_write(path, io::frame(kMagic, kVersion, w.bytes()));
   }
   void load(const std::filesystem::path& path) {
@@ -143,7 +148,7 @@ class SimEnv {
     e.m_flops = r.get<double>("flops");
     e.m_seconds = r.get<double>("seconds");
     const std::size_t D = e.m_in.size();
-    for (auto* v : {&e.m_loss, &e.m_damage, &e.m_skill, &e.m_drawn}) {
+    for (auto* v : {&e.m_loss, &e.m_damage, &e.m_skill, &e.m_drawn, &e.m_recent}) {
       v->resize(D);
       r.get_array(v->data(), D, "state");
     }
@@ -177,6 +182,7 @@ class SimEnv {
                 {"recall_scale", vec(m_in.recall_scale)}, {"retained", vec(m_in.retained)},
                 {"pool", vec(m_in.pool)}, {"fresh_epochs", vec(m_in.fresh_epochs)},
                 {"overfit_start", vec(m_in.overfit_start)}, {"overfit_rate", vec(m_in.overfit_rate)},
+                {"overfit_memory", vec(m_in.overfit_memory)},
                 {"noise_process", m_in.noise_process}, {"noise_eval", m_in.noise_eval},
                 {"params", m_in.params}, {"train_seconds_per_stage", m_in.train_seconds_per_stage},
                 {"eval_seconds_per_stage", m_in.eval_seconds_per_stage}};
@@ -215,6 +221,7 @@ class SimEnv {
       in.fresh_epochs = vec("fresh_epochs", D);
       in.overfit_start = vec("overfit_start", D);
       in.overfit_rate = vec("overfit_rate", D);
+      in.overfit_memory = vec("overfit_memory", D);
       in.noise_process = j.at("noise_process").get<double>();
       in.noise_eval = j.at("noise_eval").get<double>();
       in.params = j.at("params").get<double>();
@@ -262,7 +269,7 @@ class SimEnv {
   bool m_noise = true;
   std::size_t m_t = 0;
   double m_tokens = 0, m_flops = 0, m_seconds = 0;
-  std::vector<double> m_loss, m_damage, m_skill, m_drawn;
+  std::vector<double> m_loss, m_damage, m_skill, m_drawn, m_recent;
 };
 
 static_assert(Environment<SimEnv>);

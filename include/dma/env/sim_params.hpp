@@ -123,6 +123,7 @@ struct SimInstance {
   std::vector<double> fresh_epochs;  // epochs at which a repeated token is worth half
   std::vector<double> overfit_start; // epochs after which held-out loss rises
   std::vector<double> overfit_rate;  // held-out loss rise at many epochs beyond overfit_start
+  std::vector<double> overfit_memory;  // per-stage decay of the recent epochs that overfitting follows
   double noise_process = 0.01, noise_eval = 0.004;
   double params = 857e3, train_seconds_per_stage = 1.6, eval_seconds_per_stage = 1.0;
 
@@ -191,7 +192,7 @@ inline SimInstance draw_instance(const SimFamily& fam, std::uint64_t seed, std::
   in.base_loss = in.forget = in.forget_scale = in.damage_rate = in.repair_rate = zeros();
   in.transient = in.rewarm = zeros();
   in.gain = in.learn_rate = in.recall_scale = in.retained = in.pool = zeros();
-  in.fresh_epochs = in.overfit_start = in.overfit_rate = zeros();
+  in.fresh_epochs = in.overfit_start = in.overfit_rate = in.overfit_memory = zeros();
   in.transfer.assign(D * D, 0.0);
 
   const double forget_mean = rp.uniform(0.9, 1.5);
@@ -216,14 +217,15 @@ inline SimInstance draw_instance(const SimFamily& fam, std::uint64_t seed, std::
       in.rewarm[i] = rp.uniform(0.12, 0.3) * std::sqrt(m);
     } else {
       in.base_loss[i] = rp.uniform(3.3, 4.2);
-      in.gain[i] = in.base_loss[i] * rp.uniform(0.38, 0.5);
-      in.learn_rate[i] = rp.uniform(0.3, 0.5);
+      in.gain[i] = in.base_loss[i] * rp.uniform(0.5, 0.6);
+      in.learn_rate[i] = rp.uniform(0.15, 0.3);
       in.recall_scale[i] = rp.uniform(0.25, 0.45);
       in.retained[i] = rp.uniform(0.75, 0.9);
       in.pool[i] = pool_frac * total_tokens;
       in.fresh_epochs[i] = rp.uniform(1.2, 2.0);
       in.overfit_start[i] = rp.uniform(1.5, 2.5);
       in.overfit_rate[i] = rp.uniform(0.25, 0.5);
+      in.overfit_memory[i] = rp.uniform(0.6, 0.8);
     }
   }
   for (std::size_t i = 0; i < D; ++i)
