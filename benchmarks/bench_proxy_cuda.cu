@@ -5,7 +5,7 @@
 // against the dense TF32 peak (H200: 494 TFLOP/s; --peak-tflops to change), also against dense
 // BF16 (989) for reference. TF32 GEMMs unless --fp32; one extra FP32 run of the largest model is
 // the in-process peer (ratio tf32 / fp32). scripts/device_check.sh runs it with a PyTorch peer.
-//   bench_proxy_cuda [--only 0.8M|10M|50M] [--fp32] [--peak-tflops 494] [--steps-scale 1]
+//   bench_proxy_cuda [--only 0.8M|10M|50M|50M-ctx128] [--fp32] [--peak-tflops 494] [--steps-scale 1]
 #include <dma/backend/cuda/llama.cuh>
 #include <dma/core/rng.hpp>
 
@@ -30,6 +30,7 @@ const Preset kPresets[] = {
     {"0.8M", 128, 4, 4, 128, 64, 60},
     {"10M", 384, 6, 6, 256, 64, 30},
     {"50M", 640, 10, 10, 256, 128, 12},
+    {"50M-ctx128", 640, 10, 10, 128, 256, 12},  // the proxy's default context (ModelConfig)
 };
 
 // The model's initialisation scheme (model::init_params: N(0, 0.02), residual projections
@@ -136,7 +137,7 @@ int main(int argc, char** argv) {
         run(p, !fp32, peak, scale, prop.name);
         any = true;
       }
-    if (!any) fail("bench_proxy_cuda: --only '", only, "' matches no preset (0.8M, 10M, 50M)");
+    if (!any) fail("bench_proxy_cuda: --only '", only, "' matches no preset (0.8M, 10M, 50M, 50M-ctx128)");
     // The in-process peer: the largest model with strict FP32 GEMMs.
     if (!fp32 && (only.empty() || only == "50M")) run(kPresets[2], false, peak, std::min(scale, 0.5), prop.name);
     return 0;

@@ -50,7 +50,7 @@ log "parity tests [cuda]"
 for t in cuda_ops cuda_model; do
   timeout "$(cap 120)" "$BUILD/tests/parity_$t" -r compact -d yes > "$OUT/parity_$t.log" 2>&1
   rc=$?; status "parity_$t" $rc
-  log "parity_$t: rc $rc ($(tail -1 "$OUT/parity_$t.log"))"
+  log "parity_$t: rc $rc ($(grep -E '^(Passed|test cases)' "$OUT/parity_$t.log" | tail -n 1))"
 done
 
 log "benchmark bench_proxy_cuda"
@@ -69,7 +69,7 @@ torch.backends.cudnn.allow_tf32 = True
 dev = torch.device("cuda")
 # the presets of benchmarks/bench_proxy_cuda.cu: name, C, L, NH, T, B, steps
 for name, C, L, NH, T, B, steps in [("0.8M", 128, 4, 4, 128, 64, 60), ("10M", 384, 6, 6, 256, 64, 30),
-                                   ("50M", 640, 10, 10, 256, 128, 12)]:
+                                   ("50M", 640, 10, 10, 256, 128, 12), ("50M-ctx128", 640, 10, 10, 128, 256, 12)]:
     V = 259
     torch.manual_seed(1)
     m = peer.Proxy(V, C, L, NH, T).to(dev)
@@ -127,6 +127,7 @@ big = models.get("50M", {})
 print(json.dumps({"status": st,
                   "parity_pass": st.get("parity_cuda_ops") == "0" and st.get("parity_cuda_model") == "0",
                   "mfu_50M": big.get("mfu_tf32_peak"), "mfu_50M_ge_0.30": (big.get("mfu_tf32_peak") or 0) >= 0.30,
+                  "mfu_50M_ctx128": models.get("50M-ctx128", {}).get("mfu_tf32_peak"),
                   "models": models}, indent=1))
 PY
 log "done"

@@ -131,11 +131,22 @@ void check_trajectory(bool tied, bool tf32) {
   // Loss trajectory: FP32 within 2e-4 nats per step; TF32 within 2e-2.
   check_close(losses, ref.losses, tf32 ? 2e-2 : 2e-4, 0.0, "10-step loss trajectory");
   check_close(norms, ref.grad_norms, 1e-6, tf32 ? 5e-2 : 1e-3, "gradient norms");
-  // Final parameters: AdamW normalises each update (~lr in size), so compare in units of the peak LR.
+  // Final parameters: AdamW normalises each update (~lr in size, sign(g) on the first step), so
+  // an entry whose gradient is ~0 may move the other way on the two sides; compare in units of
+  // the peak LR with an RMS bound and a bound on the share of entries that differ visibly.
   const auto p = s.params.to_host();
-  const Closeness c = closeness(p, ref.params, (tf32 ? 0.5 : 0.05) * 3e-3, 0.0);
-  INFO("final params: max |diff| " << c.max_abs << " at " << c.worst);
-  CHECK(c.worst_ratio <= 1.0);
+  const double lr = 3e-3, tol = (tf32 ? 0.2 : 0.02) * lr;
+  double ss = 0;
+  std::size_t off = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const double d = double(p[i]) - double(ref.params[i]);
+    ss += d * d;
+    off += std::fabs(d) > tol;
+  }
+  const double rms = std::sqrt(ss / double(p.size())), share = double(off) / double(p.size());
+  INFO("final params: rms diff " << rms << ", share beyond " << tol << ": " << share);
+  CHECK(rms <= (tf32 ? 0.05 : 0.005) * lr);
+  CHECK(share <= 1e-3);
 }
 
 }  // namespace

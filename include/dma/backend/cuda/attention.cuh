@@ -19,14 +19,13 @@ namespace dma::backend {
 namespace cuda::kernels {
 // rows [Bn, T, parts*C] <-> planes[p][(b*NH + h), t, d] (plane stride M = Bn*T*C): gathers rows
 // into planes (to_rows = false: src = rows, dst = planes) or scatters back (to_rows = true).
-DMA_KERNEL void heads_permute(float* dst, const float* src, std::size_t Bn, std::size_t T,
-                              std::size_t C, std::size_t NH, std::size_t parts, bool to_rows) {
-  const std::size_t hs = C / NH, W = parts * C, total = Bn * T * W, M = Bn * T * C;
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < total;
-       i += std::size_t(gridDim.x) * blockDim.x) {
-    const std::size_t bt = i / W, r = i - bt * W, p = r / C, hd = r - p * C, h = hd / hs,
-                      d = hd - h * hs, b = bt / T, t = bt - b * T;
-    const std::size_t pl = p * M + ((b * NH + h) * T + t) * hs + d;
+DMA_KERNEL void heads_permute(float* dst, const float* src, unsigned Bn, unsigned T, unsigned C,
+                              unsigned NH, unsigned parts, bool to_rows) {
+  const unsigned hs = C / NH, W = parts * C, total = Bn * T * W, M = Bn * T * C;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned bt = i / W, r = i - bt * W, p = r / C, hd = r - p * C, h = hd / hs,
+                   d = hd - h * hs, b = bt / T, t = bt - b * T;
+    const unsigned pl = p * M + ((b * NH + h) * T + t) * hs + d;
     if (to_rows)
       dst[i] = src[pl];
     else
@@ -76,6 +75,7 @@ inline void heads_permute(float* dst, const float* src, std::size_t Bn, std::siz
                           std::size_t C, std::size_t NH, std::size_t parts, bool to_rows) {
   const std::size_t total = Bn * T * parts * C;
   if (total == 0) return;
+  check_index_range(total, "attention");
   kernels::heads_permute<<<grid_for(total), kThreads>>>(dst, src, Bn, T, C, NH, parts, to_rows);
   DMA_CUDA_LAUNCH_CHECK();
 }

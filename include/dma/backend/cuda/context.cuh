@@ -18,6 +18,13 @@ inline unsigned grid_for(std::size_t n, unsigned threads = kThreads) {
   return unsigned(b < 1 ? 1 : (b > (1u << 20) ? (1u << 20) : b));
 }
 
+// Element-wise kernels index with 32-bit unsigned arithmetic (64-bit division is slow on GPUs);
+// their launchers check that the element count fits with room for the grid stride.
+inline void check_index_range(std::size_t total, const char* op) {
+  if (total > (std::size_t(1) << 31))
+    dma::fail("CUDA op ", op, ": ", total, " elements exceed the 2^31 limit of 32-bit indexing");
+}
+
 class Context {
  public:
   static Context& get() {

@@ -34,12 +34,10 @@ DMA_KERNEL void crossentropy_forward(float* losses, float* lse, const float* log
   }
 }
 DMA_KERNEL void crossentropy_backward(float* dlogits, const float* logits, const float* lse,
-                                      const Token* targets, float dloss, std::size_t N,
-                                      std::size_t V) {
-  const std::size_t total = N * V;
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < total;
-       i += std::size_t(gridDim.x) * blockDim.x) {
-    const std::size_t n = i / V, v = i - n * V;
+                                      const Token* targets, float dloss, unsigned N, unsigned V) {
+  const unsigned total = N * V;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned n = i / V, v = i - n * V;
     float d = expf(logits[i] - lse[n]) * dloss;
     if (v == targets[n]) d -= dloss;
     dlogits[i] = d;
@@ -58,6 +56,7 @@ inline void crossentropy_forward(Cuda, float* losses, float* lse, const float* l
 inline void crossentropy_backward(Cuda, float* dlogits, const float* logits, const float* lse,
                                   const Token* targets, float dloss, std::size_t N, std::size_t V) {
   if (N * V == 0) return;
+  cuda::check_index_range(N * V, "crossentropy_backward");
   cuda::kernels::crossentropy_backward<<<cuda::grid_for(N * V), cuda::kThreads>>>(
       dlogits, logits, lse, targets, dloss, N, V);
   DMA_CUDA_LAUNCH_CHECK();

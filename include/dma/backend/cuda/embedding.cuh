@@ -14,22 +14,20 @@
 namespace dma::backend {
 
 namespace cuda::kernels {
-DMA_KERNEL void encoder_forward(float* out, const Token* inp, const float* wte, std::size_t N,
-                                std::size_t C) {
-  const std::size_t total = N * C;
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < total;
-       i += std::size_t(gridDim.x) * blockDim.x) {
-    const std::size_t n = i / C, c = i - n * C;
+DMA_KERNEL void encoder_forward(float* out, const Token* inp, const float* wte, unsigned N,
+                                unsigned C) {
+  const unsigned total = N * C;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned n = i / C, c = i - n * C;
     out[i] = wte[std::size_t(inp[n]) * C + c];
   }
 }
 
 DMA_KERNEL void encoder_backward_atomic(float* dwte, const float* dout, const Token* inp,
-                                        std::size_t N, std::size_t C) {
-  const std::size_t total = N * C;
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < total;
-       i += std::size_t(gridDim.x) * blockDim.x) {
-    const std::size_t n = i / C, c = i - n * C;
+                                        unsigned N, unsigned C) {
+  const unsigned total = N * C;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned n = i / C, c = i - n * C;
     atomicAdd(dwte + std::size_t(inp[n]) * C + c, dout[i]);
   }
 }
@@ -63,6 +61,7 @@ DMA_KERNEL void encoder_backward_rows(float* dwte, const float* dout, const Toke
 inline void encoder_forward(Cuda, float* out, const Token* inp, const float* wte, std::size_t N,
                             std::size_t C) {
   if (N * C == 0) return;
+  cuda::check_index_range(N * C, "encoder_forward");
   cuda::kernels::encoder_forward<<<cuda::grid_for(N * C), cuda::kThreads>>>(out, inp, wte, N, C);
   DMA_CUDA_LAUNCH_CHECK();
 }
@@ -71,6 +70,7 @@ inline void encoder_forward(Cuda, float* out, const Token* inp, const float* wte
 inline void encoder_backward(Cuda, float* dwte, const float* dout, const Token* inp, std::size_t N,
                              std::size_t C) {
   if (N * C == 0) return;
+  cuda::check_index_range(N * C, "encoder_backward");
   cuda::kernels::encoder_backward_atomic<<<cuda::grid_for(N * C), cuda::kThreads>>>(dwte, dout, inp, N, C);
   DMA_CUDA_LAUNCH_CHECK();
 }

@@ -15,13 +15,12 @@
 namespace dma::backend {
 
 namespace cuda::kernels {
-DMA_KERNEL void rope_apply(float* qkv, const float* cos_t, const float* sin_t, std::size_t Bn,
-                           std::size_t T, std::size_t C, std::size_t NH, float sign) {
-  const std::size_t hs = C / NH, half = hs / 2, per_row = 2 * NH * half, total = Bn * T * per_row;
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < total;
-       i += std::size_t(gridDim.x) * blockDim.x) {
-    const std::size_t bt = i / per_row, r = i - bt * per_row, h = r / half, j = r - h * half;
-    const std::size_t t = bt % T;
+DMA_KERNEL void rope_apply(float* qkv, const float* cos_t, const float* sin_t, unsigned Bn,
+                           unsigned T, unsigned C, unsigned NH, float sign) {
+  const unsigned hs = C / NH, half = hs / 2, per_row = 2 * NH * half, total = Bn * T * per_row;
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const unsigned bt = i / per_row, r = i - bt * per_row, h = r / half, j = r - h * half;
+    const unsigned t = bt % T;
     float* x = qkv + bt * 3 * C + h * hs;  // q heads then k heads: contiguous in the row
     const float c = cos_t[t * half + j], s = sign * sin_t[t * half + j];
     const float x1 = x[j], x2 = x[j + half];
@@ -49,6 +48,7 @@ inline void rope_launch(float* qkv, const float* cos_t, const float* sin_t, std:
                         std::size_t T, std::size_t C, std::size_t NH, float sign) {
   const std::size_t total = Bn * T * C;  // 2 NH (hs/2) = C rotations per row
   if (total == 0) return;
+  check_index_range(3 * total, "rope");
   kernels::rope_apply<<<grid_for(total), kThreads>>>(qkv, cos_t, sin_t, Bn, T, C, NH, sign);
   DMA_CUDA_LAUNCH_CHECK();
 }
