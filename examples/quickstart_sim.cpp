@@ -170,7 +170,12 @@ int main(int argc, char** argv) try {
     oracles[e.instance_seed()] = res;
     return res.schedule;
   };
-  const auto table = trainer.compare(methods, heldout, run_seeds, oracle, !quiet);
+  // The best static mixture of each instance in hindsight (found by the oracle's search).
+  auto best_static = [&](const Env& e, const Reward&) {
+    return std::vector<dma::Mixture>{oracles.at(e.instance_seed()).best_static};
+  };
+  const auto table = trainer.compare(methods, heldout, run_seeds,
+                                     {{"oracle", oracle}, {"best_static(hindsight)", best_static}}, !quiet);
   const double t_compare = since(t0);
   table.print(std::cout);
 

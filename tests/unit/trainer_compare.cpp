@@ -57,6 +57,9 @@ TEST_CASE("trainer results: mean, sd over instances and gap closed, hand-compute
   CHECK(s[2].gap_closed == Approx((0.45 - 0.3) / (0.7 - 0.3)));
   CHECK(s[1].gap_closed == Approx(1.0));
   CHECK(s[0].gap_closed == Approx(0.0));
+  // Paired per instance: m - uniform = (0.2, 0.1): mean 0.15, se = sd / sqrt(2) = 0.05.
+  CHECK(s[2].diff_ref == Approx(0.15));
+  CHECK(s[2].diff_ref_se == Approx(0.05));
   const auto j = t.to_json();
   CHECK(j["summary"]["g"][2]["gap_closed"].get<double>() == Approx(0.375));
   CHECK(j["rows"].size() == 8);

@@ -1,7 +1,8 @@
 // dma/trainer/results.hpp: ResultsTable, what compare() produces: one row per (method,
 // instance, run seed) with its return, final balanced parts and cost, and summaries per
 // instance group: mean return +- sd over instances (each instance averaged over its run seeds),
-// and the gap closed to the oracle, (m - uniform) / (oracle - uniform) on group means.
+// the paired difference to the reference (uniform) +- its standard error, and the gap closed to
+// the oracle, (m - uniform) / (oracle - uniform) on group means.
 // Printed as a text table and written as results.json. Tested in tests/unit/trainer_results.cpp.
 #pragma once
 
@@ -34,6 +35,7 @@ struct MethodSummary {
   std::size_t instances = 0;
   double mean = 0, sd = 0;      // over instances
   double gap_closed = std::nan("");
+  double diff_ref = 0, diff_ref_se = 0; // mean and standard error of (method - reference), paired per instance
   double target_gain = 0, source_worst = 0, mean_target_share = 0, tokens = 0, seconds = 0;
 };
 
@@ -88,6 +90,27 @@ class ResultsTable {
       s.sd = xs.size() > 1 ? std::sqrt(v / double(xs.size() - 1)) : 0.0;
       out.push_back(s);
     }
+    // Paired differences to the reference: instances differ far more than methods do.
+    std::map<std::string, std::map<std::uint64_t, std::pair<double, int>>> per;
+    for (const auto& r : rows) {
+      if (!group.empty() && r.group != group) continue;
+      auto& p = per[r.method][r.instance];
+      p.first += r.ret;
+      p.second += 1;
+    }
+    if (per.count(reference))
+      for (auto& s : out) {
+        std::vector<double> d;
+        for (const auto& [inst, p] : per[s.method])
+          if (auto it = per[reference].find(inst); it != per[reference].end())
+            d.push_back(p.first / p.second - it->second.first / it->second.second);
+        if (d.empty()) continue;
+        double m = 0, v = 0;
+        for (double x : d) m += x / double(d.size());
+        for (double x : d) v += (x - m) * (x - m);
+        s.diff_ref = m;
+        s.diff_ref_se = d.size() > 1 ? std::sqrt(v / double(d.size() - 1) / double(d.size())) : 0.0;
+      }
     const MethodSummary* ref = find(out, reference);
     const MethodSummary* orc = find(out, oracle);
     if (ref && orc && std::abs(orc->mean - ref->mean) > 1e-12)
@@ -101,13 +124,13 @@ class ResultsTable {
     for (const auto& g : gs) {
       os << "\n== " << (g.empty() ? std::string("all held-out instances") : g) << " ==\n";
       char buf[256];
-      std::snprintf(buf, sizeof buf, "%-22s %5s %16s %8s %9s %9s %7s\n", "method", "inst", "return mean+-sd",
-                    "gap", "tgt gain", "src worst", "tgt sh");
+      std::snprintf(buf, sizeof buf, "%-24s %4s %17s %17s %7s %8s %9s %6s\n", "method", "inst", "return mean+-sd",
+                    ("- " + reference + " +-se").c_str(), "gap", "tgt gain", "src worst", "tgt sh");
       os << buf;
       for (const auto& s : summarize(g)) {
-        std::snprintf(buf, sizeof buf, "%-22s %5zu %8.4f+-%-6.4f %8.3f %9.4f %9.4f %7.3f\n", s.method.c_str(),
-                      s.instances, s.mean, s.sd, s.gap_closed, s.target_gain, s.source_worst,
-                      s.mean_target_share);
+        std::snprintf(buf, sizeof buf, "%-24s %4zu %8.4f+-%-7.4f %+8.4f+-%-7.4f %7.3f %8.4f %9.4f %6.3f\n",
+                      s.method.c_str(), s.instances, s.mean, s.sd, s.diff_ref, s.diff_ref_se, s.gap_closed,
+                      s.target_gain, s.source_worst, s.mean_target_share);
         os << buf;
       }
     }
@@ -121,7 +144,7 @@ class ResultsTable {
       Json a = Json::array();
       for (const auto& s : ss)
         a.push_back({{"method", s.method}, {"instances", s.instances}, {"mean_return", s.mean},
-                     {"sd_return", s.sd}, {"gap_closed", std::isnan(s.gap_closed) ? Json(nullptr) : Json(s.gap_closed)},
+                     {"sd_return", s.sd}, {"minus_reference", s.diff_ref}, {"minus_reference_se", s.diff_ref_se}, {"gap_closed", std::isnan(s.gap_closed) ? Json(nullptr) : Json(s.gap_closed)},
                      {"target_gain", s.target_gain}, {"source_worst", s.source_worst},
                      {"mean_target_share", s.mean_target_share}, {"tokens", s.tokens}, {"seconds", s.seconds}});
       return a;

@@ -67,16 +67,30 @@ class Trainer {
     return m_learner.fit(data, agent);
   }
 
+  // A per-instance open-loop method with its name (the oracle, the best static mixture in
+  // hindsight, ...): computed once per instance, then replayed on every run seed.
+  struct PerInstance {
+    std::string name;
+    Oracle schedule;
+  };
+
   // Deploys every method (and the oracle, when given) on every instance and run seed.
   ResultsTable compare(const std::vector<AnyMixer>& methods, const std::vector<Instance>& instances,
                        const std::vector<std::uint64_t>& run_seeds, const Oracle& oracle = {},
+                       bool progress = false) {
+    std::vector<PerInstance> extra;
+    if (oracle) extra.push_back({ResultsTable{}.oracle, oracle});
+    return compare(methods, instances, run_seeds, extra, progress);
+  }
+  ResultsTable compare(const std::vector<AnyMixer>& methods, const std::vector<Instance>& instances,
+                       const std::vector<std::uint64_t>& run_seeds, const std::vector<PerInstance>& per_instance,
                        bool progress = false) {
     ResultsTable table;
     Progress prog("compare", instances.size(), 1.0, progress);
     for (const auto& inst : instances) {
       const Env proto = m_make(inst.seed);
       std::vector<AnyMixer> all = methods;
-      if (oracle) all.emplace_back(mixers::Schedule(oracle(proto, m_reward), table.oracle));
+      for (const auto& p : per_instance) all.emplace_back(mixers::Schedule(p.schedule(proto, m_reward), p.name));
       for (const auto& method : all)
         for (const std::uint64_t rs : run_seeds) {
           AnyMixer m = method;  // a fresh copy per episode
