@@ -1,0 +1,258 @@
+// examples/baselines_sim.cpp: every baseline mixer next to the existing ones, on held-out
+// simulated instances, on the same run seeds and budget, with the cost of each method.
+// Static (uniform, target-only, replay ratios, natural, a share tuned once on training
+// instances), open-loop ramps, closed-loop (DBL, ODM, DoReMi online), proxy-run based (RegMix
+// refit on each instance, RegMix fitted once on training instances and transferred, DoReMi),
+// and the per-instance oracle. Prints the results table and a cost table; writes results.json.
+// Options: --out DIR, --train_instances N, --heldout N, --seeds N, --regmix_runs M, --quiet,
+// --family {...} (env/sim_params.hpp). Methods and adaptations: docs/BASELINES.md.
+#include <dma/core/config.hpp>
+#include <dma/core/progress.hpp>
+#include <dma/env/sim.hpp>
+#include <dma/env/sim_oracle.hpp>
+#include <dma/mixers/dbl.hpp>
+#include <dma/mixers/doremi.hpp>
+#include <dma/mixers/episode.hpp>
+#include <dma/mixers/fixed.hpp>
+#include <dma/mixers/natural.hpp>
+#include <dma/mixers/odm.hpp>
+#include <dma/mixers/ramp.hpp>
+#include <dma/mixers/regmix.hpp>
+#include <dma/mixers/replay.hpp>
+#include <dma/mixers/target_only.hpp>
+#include <dma/mixers/uniform.hpp>
+#include <dma/reward/balanced.hpp>
+#include <dma/space/runtime.hpp>
+#include <dma/trainer/trainer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+using Env = dma::env::SimEnv;
+
+// What each method spent before deployment, summed over the held-out instances.
+struct CostRow {
+  dma::mixers::ProxyCost per_instance;  // summed over instances (divide by the count)
+  dma::mixers::ProxyCost one_time;      // fitted once, used on every instance
+};
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const auto t_start = Clock::now();
+  const dma::Config cfg = dma::Config::from_args(argc, argv);
+  const std::filesystem::path out = cfg.get<std::string>("out", "out/baselines_sim");
+  const auto n_train = cfg.get<std::size_t>("train_instances", 24);
+  const auto n_heldout = cfg.get<std::size_t>("heldout", 24);
+  const auto n_seeds = cfg.get<std::size_t>("seeds", 2);
+  const auto regmix_runs = cfg.get<std::size_t>("regmix_runs", 32);
+  const bool quiet = cfg.get<bool>("quiet", false);
+  std::filesystem::create_directories(out);
+
+  using Reward = dma::reward::Balanced;
+  const dma::env::SimFamily family = cfg.has("family")
+      ? dma::env::SimFamily::from_json(cfg.json()["family"], cfg.source() + ":family") : dma::env::SimFamily{};
+  // The same instance seeds as examples/quickstart_sim.cpp (the seed encodes D), so rows of the
+  // methods both programs run are directly comparable.
+  const std::vector<std::size_t> train_domains{2, 3, 4, 6}, heldout_domains{2, 3, 4, 5, 6, 8};
+  auto make_env = [&](std::uint64_t seed) { return Env(family, seed, std::size_t(seed % 100)); };
+  dma::Trainer<dma::space::RuntimeSpace, Env, Reward> trainer(make_env, Reward{});
+  std::vector<std::uint64_t> train;
+  for (std::size_t i = 0; i < n_train; ++i) train.push_back(1000 * (i + 1) + train_domains[i % train_domains.size()]);
+
+  // ---- fitted once on the training instances, carried to every held-out instance -------------
+  auto t0 = Clock::now();
+  double best_share = 0.5, best_value = -1e300;
+  for (int k = 0; k <= 20; ++k) {
+    const double sh = 0.05 * k;
+    double v = 0;
+    for (auto seed : train) {
+      const Env e = make_env(seed);
+      v += dma::env::noise_free_return(e, trainer.reward(), {dma::mixers::fixed_mixture(e.spec(), sh)});
+    }
+    if (v > best_value) best_value = v, best_share = sh;
+  }
+  // The tuning grid above is noise-free full runs: 21 shares x the training instances.
+  dma::mixers::ProxyCost carried_cost;
+  carried_cost.runs = 21 * train.size();
+  carried_cost.stages = carried_cost.runs * family.stages;
+  carried_cost.tokens = double(carried_cost.stages) * family.tokens_per_stage;
+
+  // DBL's target reference (a fraction of the base target loss) tuned the same way, on the
+  // training instances (noisy runs, run seed 1), and carried: dbl(tuned).
+  double best_ref = 0.6, best_ref_value = -1e300;
+  dma::mixers::ProxyCost dbl_tune_cost;
+  for (double ref : {0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0}) {
+    double v = 0;
+    for (auto seed : train) {
+      Env e = make_env(seed);
+      dma::mixers::DblOptions o;
+      o.target_reference = ref;
+      dma::mixers::Dbl d(o);
+      const auto tr = dma::mixers::run_episode(d, e, trainer.reward(), 1);
+      v += tr.total_return();
+      dbl_tune_cost.add_run(tr.history);
+    }
+    if (v > best_ref_value) best_ref_value = v, best_ref = ref;
+  }
+  dma::mixers::DblOptions dbl_tuned;
+  dbl_tuned.target_reference = best_ref;
+
+  // RegMix transferred: proxy runs spread over the training instances (spaces of different
+  // sizes), so it describes mixtures by field shares only.
+  dma::mixers::RegMixOptions ropt;
+  ropt.runs = std::max<std::size_t>(regmix_runs, 2 * train.size());
+  ropt.seed = 101;
+  ropt.features = dma::mixers::RegMixFeatures::FieldShares;
+  dma::mixers::RegMix<Env> regmix_transfer([&](std::size_t i) { return make_env(train[i % train.size()]); }, ropt,
+                                           "regmix(transfer)");
+  regmix_transfer.fit();
+  std::printf("dbl target reference tuned on the training instances: %.2f x base loss\n", best_ref);
+  std::printf("static share tuned on %zu training instances: %.2f; regmix(transfer) fitted on %zu proxy runs "
+              "(%s, LOO mse linear %.3g, kernel %.3g); %.2f s\n",
+              train.size(), best_share, regmix_transfer.cost().runs, regmix_transfer.report().regressor.c_str(),
+              regmix_transfer.report().linear_loo_mse, regmix_transfer.report().kernel_loo_mse, since(t0));
+
+  // ---- held-out instances ---------------------------------------------------------------------
+  std::vector<dma::trainer::Instance> heldout;
+  for (std::size_t i = 0; i < n_heldout; ++i) {
+    const std::size_t D = heldout_domains[i % heldout_domains.size()];
+    const bool seen = std::find(train_domains.begin(), train_domains.end(), D) != train_domains.end();
+    heldout.push_back({900000 + 1000 * i + D, "D=" + std::to_string(D) + (seen ? "" : " (unseen D)")});
+  }
+  std::vector<std::uint64_t> run_seeds;
+  for (std::size_t s = 0; s < n_seeds; ++s) run_seeds.push_back(11 + s);
+
+  dma::env::OracleOptions oopt;
+  oopt.extra_shares = {0.5, best_share};
+  auto oracle = [&](const Env& e, const Reward& r) { return dma::env::sim_oracle(e, r, oopt).schedule; };
+
+  t0 = Clock::now();
+  dma::trainer::ResultsTable table;
+  std::map<std::string, CostRow> costs;
+  costs["static_carried"].one_time = carried_cost;
+  costs["regmix(transfer)"].one_time = regmix_transfer.cost();
+  costs["dbl(tuned)"].one_time = dbl_tune_cost;
+  dma::Json fits = dma::Json::array();
+  dma::Progress prog("baselines", heldout.size(), 1.0, !quiet);
+  for (const auto& inst : heldout) {
+    const Env proto = make_env(inst.seed);
+    const auto spec = proto.spec();
+    const auto& in = proto.instance();
+    std::vector<dma::trainer::AnyMixer> methods;
+    methods.emplace_back(dma::mixers::Uniform{});
+    methods.emplace_back(dma::mixers::TargetOnly{});
+    for (double r : {0.25, 0.5, 0.75}) methods.emplace_back(dma::mixers::Replay(r));
+    methods.emplace_back(dma::mixers::FixedRatio(best_share, "static_carried"));
+    // Natural: source data is plentiful (one run's worth per domain stands in for "large"), the
+    // target has its pool (capped at one run's worth). A practitioner knows these sizes; other
+    // methods must discover the pool.
+    const double run_tokens = double(in.stages) * in.tokens_per_stage;
+    std::vector<double> sizes;
+    for (std::size_t i = 0; i < spec.num_domains(); ++i)
+      sizes.push_back(spec.domains[i].field == dma::Field::Source ? run_tokens : std::min(in.pool[i], run_tokens));
+    methods.emplace_back(dma::mixers::Natural(sizes));
+    methods.emplace_back(dma::mixers::LinearRamp(0.8, 0.2));
+    methods.emplace_back(dma::mixers::LinearRamp(0.2, 0.8));
+    methods.emplace_back(dma::mixers::Dbl{});
+    methods.emplace_back(dma::mixers::Dbl(dbl_tuned, "dbl(tuned)"));
+    methods.emplace_back(dma::mixers::Odm{});
+
+    // Proxy-run methods: fitted on this instance (same data, other run seeds), before deployment.
+    auto factory = [proto](std::size_t) { return proto.fork(); };
+    dma::mixers::RegMixOptions ro;
+    ro.runs = regmix_runs;
+    ro.seed = 202 + inst.seed;
+    dma::mixers::RegMix<Env> regmix(factory, ro, "regmix(refit)");
+    regmix.reset(spec);
+    dma::mixers::DoremiOptions dopt;
+    dopt.seed = 303 + inst.seed;
+    dma::mixers::DoReMi<Env> doremi([proto] { return proto.fork(); }, dopt);
+    doremi.fit();
+    dopt.online = true;
+    dma::mixers::DoReMi<Env> doremi_online([proto] { return proto.fork(); }, dopt);
+    doremi_online.fit();
+    costs["regmix(refit)"].per_instance += regmix.cost();
+    costs["doremi"].per_instance += doremi.cost();
+    costs["doremi(online)"].per_instance += doremi_online.cost();
+    fits.push_back({{"instance", inst.seed}, {"regmix", regmix.report().to_json()}, {"doremi", doremi.report()}});
+    methods.emplace_back(regmix);
+    methods.emplace_back(regmix_transfer);
+    methods.emplace_back(doremi);
+    methods.emplace_back(doremi_online);
+
+    const auto part = trainer.compare(methods, {inst}, run_seeds, oracle, false);
+    table.rows.insert(table.rows.end(), part.rows.begin(), part.rows.end());
+    prog.tick();
+  }
+  const double t_compare = since(t0);
+  table.print(std::cout);
+
+  // ---- cost per method: deployment tokens + what the method spent before deploying ------------
+  const auto summary = table.summarize();
+  const double n_inst = double(heldout.size());
+  std::printf("\n== cost per held-out instance (tokens; one deployment run = %.0f) ==\n",
+              double(family.stages) * family.tokens_per_stage);
+  std::printf("%-20s %16s %17s %9s %10s %12s %12s %9s\n", "method", "return mean+-sd", "vs uniform+-se",
+              "deploy", "proxy runs", "proxy tokens", "one-time tok", "x deploy");
+  // Paired difference to uniform on the same instance and run seeds: instances differ a lot in
+  // scale, so this spread (standard error over instances) is the one to compare methods with.
+  std::map<std::string, std::map<std::uint64_t, std::pair<double, int>>> per_inst;
+  for (const auto& r : table.rows) {
+    auto& p = per_inst[r.method][r.instance];
+    p.first += r.ret;
+    p.second += 1;
+  }
+  auto paired = [&](const std::string& m) {
+    std::vector<double> d;
+    for (const auto& [inst, p] : per_inst[m]) {
+      const auto& u = per_inst["uniform"][inst];
+      d.push_back(p.first / p.second - u.first / u.second);
+    }
+    double mean = 0, var = 0;
+    for (double x : d) mean += x / double(d.size());
+    for (double x : d) var += (x - mean) * (x - mean);
+    const double se = d.size() > 1 ? std::sqrt(var / double(d.size() - 1) / double(d.size())) : 0.0;
+    return std::pair{mean, se};
+  };
+  dma::Json cost_json = dma::Json::array();
+  for (const auto& s : summary) {
+    const CostRow c = costs.count(s.method) ? costs[s.method] : CostRow{};
+    const double proxy_runs = double(c.per_instance.runs) / n_inst, proxy_tokens = c.per_instance.tokens / n_inst;
+    const double per_inst_total = s.tokens + proxy_tokens;
+    const auto [dm, dse] = paired(s.method);
+    std::printf("%-20s %8.4f+-%-6.4f %8.4f+-%-7.4f %9.0f %10.1f %12.0f %12.0f %9.2f\n", s.method.c_str(), s.mean, s.sd,
+                dm, dse, s.tokens, proxy_runs, proxy_tokens, c.one_time.tokens, per_inst_total / s.tokens);
+    cost_json.push_back({{"method", s.method}, {"mean_return", s.mean}, {"sd_return", s.sd},
+                         {"vs_uniform_mean", dm}, {"vs_uniform_se", dse},
+                         {"instances", s.instances}, {"deploy_tokens", s.tokens},
+                         {"proxy_runs_per_instance", proxy_runs}, {"proxy_tokens_per_instance", proxy_tokens},
+                         {"one_time", c.one_time.to_json()}, {"tokens_per_instance_vs_deploy", per_inst_total / s.tokens}});
+  }
+
+  dma::Json results = table.to_json();
+  results["cost"] = cost_json;
+  results["fits"] = fits;
+  results["carried_static_share"] = best_share;
+  results["dbl_tuned_target_reference"] = best_ref;
+  results["regmix_transfer"] = regmix_transfer.report().to_json();
+  results["family"] = family.to_json();
+  results["reward"] = "balanced(worst_weight=0.5)";
+  results["run_seeds"] = run_seeds;
+  results["seconds"] = {{"compare", t_compare}, {"total", since(t_start)}};
+  dma::save_json(out / "results.json", results);
+  std::printf("\nwrote %s; total %.2f s\n", (out / "results.json").c_str(), since(t_start));
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "baselines_sim: %s\n", e.what());
+  return 1;
+}
