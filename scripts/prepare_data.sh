@@ -67,7 +67,8 @@ log() { echo "prepare_data: $*" >&2; }
 # fetch NAME KIND SPEC: leaves exactly one archive in packages/NAME/ (or fails).
 fetch() {
   local name="$1" kind="$2" spec="$3" dir="$out/packages/$1"
-  if compgen -G "$dir/*.deb" >/dev/null || compgen -G "$dir/*.tgz" >/dev/null; then return 0; fi
+  if compgen -G "$dir/*.deb" >/dev/null || compgen -G "$dir/*.tgz" >/dev/null ||
+     compgen -G "$dir/*.list" >/dev/null; then return 0; fi
   mkdir -p "$dir.part"
   rm -f "$dir.part"/*
   local ok=0
@@ -85,6 +86,16 @@ fetch() {
   fi
   log "cannot fetch $kind package '$spec': $(tail -n 2 "$dir.part/.log" 2>/dev/null | tr '\n' ' ')"
   rm -rf "$dir.part"
+  # A Debian package installed on this machine (manpages, the code sources) can stand in: its
+  # file list (dpkg -L) is cached instead of the archive, and unpack copies those files.
+  if [[ $kind == deb ]] && dpkg-query -W -f='${Status}' "$spec" 2>/dev/null | grep -q "install ok installed"; then
+    local version
+    version="$(dpkg-query -W -f='${Version}' "$spec")"
+    mkdir -p "$dir"
+    dpkg -L "$spec" | LC_ALL=C sort > "$dir/${spec}_${version//:/%3a}_installed.list"
+    log "using the installed files of $spec $version instead"
+    return 0
+  fi
   return 1
 }
 
@@ -105,6 +116,13 @@ unpack() {
       tar -xzf "$archive" -C "$dest.part"
       "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("Package: "+d["name"]); print("Version: "+d["version"])' \
         "$dest.part/package/package.json" > "$dest.part/.control" ;;
+    *.list)
+      while IFS= read -r f; do
+        if [[ -f $f && ! -L $f ]]; then mkdir -p "$dest.part$(dirname "$f")"; cp -p "$f" "$dest.part$f"; fi
+      done < "$archive"
+      local base="${archive##*/}"
+      base="${base%_installed.list}"
+      printf 'Package: %s\nVersion: %s\n' "${base%%_*}" "${base#*_}" | sed 's/%3a/:/' > "$dest.part/.control" ;;
   esac
   echo "$stamp" > "$dest.part/.stamp"
   mv "$dest.part" "$dest"

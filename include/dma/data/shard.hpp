@@ -4,7 +4,7 @@
 // one span per domain). A held-out file (NAME.heldout.docs) keeps held-out documents whole, as
 // bytes, for scoring. Both use dma::io framing (magic, version, CRC-32) and record what made them;
 // readers reject truncated, corrupted, foreign-version or foreign-tokenizer files with a dma::Error
-// naming the file. ShardSet opens a folder written by examples/build_shards (space.json + shards).
+// naming the file. write_shard_set() writes a whole space (shards + space.json); ShardSet opens it.
 // Tested in tests/unit/data_shard.cpp.
 #pragma once
 
@@ -27,6 +27,7 @@
 #include "dma/core/config.hpp"
 #include "dma/core/error.hpp"
 #include "dma/core/file_io.hpp"
+#include "dma/core/progress.hpp"
 #include "dma/core/types.hpp"
 #include "dma/data/corpus.hpp"
 #include "dma/data/tokenizer.hpp"
@@ -241,6 +242,31 @@ void write_domain_shards(const std::filesystem::path& dir, const std::string& na
                          std::span<const Document> heldout, const Tok& tok) {
   write_train_shard(dir / (name + ".train.tok"), train, tok);
   write_heldout(dir / (name + ".heldout.docs"), heldout);
+}
+
+// Writes the shards of any space whose domains can list their documents (space.documents(i)
+// returning a data::Split: space::Manifest, TwoField, KdSpace) and its space.json index.
+template <class Space, Tokenizer Tok = ByteTokenizer>
+  requires DomainSpace<Space> && requires(const Space& s) {
+    { s.documents(std::size_t{}) } -> std::convertible_to<Split>;
+  }
+void write_shard_set(const Space& space, const std::filesystem::path& dir, const Tok& tok = {},
+                     bool show_progress = false) {
+  std::filesystem::create_directories(dir);
+  Json domains = Json::array();
+  Progress progress("shards", space.size(), 1.0, show_progress);
+  for (std::size_t i = 0; i < space.size(); ++i) {
+    const Split docs = space.documents(i);
+    const std::string name = space.name(i);
+    write_domain_shards(dir, name, docs.train, docs.heldout, tok);
+    std::size_t tokens = 0;
+    for (const auto& d : docs.train) tokens += tok.encode(d.text).size() + 1;
+    domains.push_back({{"name", name}, {"field", to_string(space.field(i))},
+                       {"train", detail::concat(name, ".train.tok")}, {"heldout", detail::concat(name, ".heldout.docs")},
+                       {"tokens", tokens}, {"documents", docs.train.size()}, {"heldout_documents", docs.heldout.size()}});
+    progress.tick(name);
+  }
+  save_json(dir / "space.json", {{"format", "dma-shards"}, {"version", 1}, {"tokenizer", tok.id()}, {"domains", domains}});
 }
 
 // A folder of shards with its index, space.json:

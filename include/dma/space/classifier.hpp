@@ -23,7 +23,7 @@ namespace dma::space {
 struct ClassifierConfig {
   std::size_t clusters = 16;             // K
   std::uint32_t feature_bits = 18;       // 2^18 hashed features
-  std::size_t max_doc_bytes = 16384;     // features come from the first bytes of a document
+  std::size_t max_doc_bytes = 8192;      // features come from the first bytes of a document
   std::size_t max_iterations = 100;      // Lloyd iterations per restart
   std::size_t restarts = 3;              // k-means++ restarts; the best objective wins
   bool bigrams = true;
@@ -37,9 +37,11 @@ struct SparseVector {
 
 // Hashed word n-gram TF-IDF. Words are maximal runs of ASCII letters/digits or non-ASCII bytes,
 // lower-cased. tf weight 1 + ln(tf); idf = ln((1 + N) / (1 + df)) + 1 (the "smooth" idf).
+// Features seen in a single document (ids, hashes, typos) or in more than half of them carry no
+// grouping signal and are dropped: that also makes the vectors several times sparser.
 class TfidfFeaturizer {
  public:
-  explicit TfidfFeaturizer(std::uint32_t bits = 18, std::size_t max_bytes = 16384, bool bigrams = true)
+  explicit TfidfFeaturizer(std::uint32_t bits = 18, std::size_t max_bytes = 8192, bool bigrams = true)
       : m_mask((std::uint32_t(1) << bits) - 1), m_max_bytes(max_bytes), m_bigrams(bigrams) {
     if (bits < 4 || bits > 28) fail("classifier: feature_bits ", bits, " (expected 4..28)");
   }
@@ -86,7 +88,10 @@ class TfidfFeaturizer {
     }
     m_idf.assign(m_mask + 1, 0.0f);
     const double n = static_cast<double>(docs.size());
-    for (std::size_t f = 0; f <= m_mask; ++f) m_idf[f] = static_cast<float>(std::log((1.0 + n) / (1.0 + df[f])) + 1.0);
+    const bool prune = docs.size() >= 8;  // tiny inputs keep every feature
+    for (std::size_t f = 0; f <= m_mask; ++f)
+      if (!prune || (df[f] >= 2 && double(df[f]) <= 0.5 * n))
+        m_idf[f] = static_cast<float>(std::log((1.0 + n) / (1.0 + df[f])) + 1.0);
     std::vector<SparseVector> out(docs.size());
     for (std::size_t i = 0; i < docs.size(); ++i) out[i] = weigh(c[i]);
     return out;
@@ -111,6 +116,7 @@ class TfidfFeaturizer {
     SparseVector v;
     double norm = 0;
     for (const auto& [f, n] : c) {
+      if (m_idf[f] == 0.0f) continue;  // pruned feature
       const float w = (1.0f + std::log(n)) * m_idf[f];
       v.index.push_back(f);
       v.value.push_back(w);
@@ -178,7 +184,7 @@ class DomainClassifier {
   [[nodiscard]] std::uint32_t assign(std::string_view doc) const {
     DMA_ASSERT(!m_centroids.empty(), "DomainClassifier::assign before fit");
     const auto x = m_features.transform(doc);
-    std::vector<double> acc(m_cfg.clusters, 0.0);
+    std::vector<float> acc(m_cfg.clusters, 0.0f);
     dots(x, m_centroids, m_cfg.clusters, acc);
     return static_cast<std::uint32_t>(std::max_element(acc.begin(), acc.end()) - acc.begin());
   }
@@ -189,12 +195,12 @@ class DomainClassifier {
   [[nodiscard]] std::size_t iterations() const noexcept { return m_iterations; }
 
  private:
-  static void dots(const SparseVector& x, const std::vector<float>& C, std::size_t K, std::vector<double>& acc) {
-    std::fill(acc.begin(), acc.end(), 0.0);
+  static void dots(const SparseVector& x, const std::vector<float>& C, std::size_t K, std::vector<float>& acc) {
+    std::fill(acc.begin(), acc.end(), 0.0f);
     for (std::size_t j = 0; j < x.index.size(); ++j) {
       const float v = x.value[j];
       const float* c = C.data() + std::size_t(x.index[j]) * K;
-      for (std::size_t k = 0; k < K; ++k) acc[k] += double(v) * c[k];
+      for (std::size_t k = 0; k < K; ++k) acc[k] += v * c[k];
     }
   }
 
@@ -237,7 +243,7 @@ class DomainClassifier {
   static bool assign_all(const std::vector<SparseVector>& X, const std::vector<float>& C, std::size_t K,
                          std::vector<std::uint32_t>& labels, double& objective) {
     bool changed = false;
-    std::vector<double> acc(K);
+    std::vector<float> acc(K);
     objective = 0;
     for (std::size_t i = 0; i < X.size(); ++i) {
       dots(X[i], C, K, acc);
@@ -268,7 +274,7 @@ class DomainClassifier {
       if (count[k] > 0) continue;
       std::size_t worst = 0;
       double worst_sim = std::numeric_limits<double>::infinity();
-      std::vector<double> acc(K);
+      std::vector<float> acc(K);
       for (std::size_t i = 0; i < X.size(); ++i) {
         if (taken[i] || count[labels[i]] <= 1) continue;
         dots(X[i], old, K, acc);
