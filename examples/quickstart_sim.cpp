@@ -30,11 +30,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// A closed-loop rule written as a user would write one (a Mixer): start from the carried static
-// target share and cut it by 15% whenever the last stage's target-loss improvement falls below
-// 20% of the previous stage's (a repeated, exhausted pool stalls the target); split the source
-// share towards the source domains that have forgotten most (DBL-style excess loss). The two
-// constants were picked by a small grid on family instances disjoint from the held-out seeds.
+// A closed-loop rule written as a user would write one (a Mixer): "probe, then commit". Run the
+// first 3 stages at the carried static share; then q = (target-loss gain of stage 3) / (gain of
+// stage 2) tells how fast the (hidden) target pool is being exhausted, and the rule commits to the
+// share 0.6 q (clamped to [0.05, 0.8]). The source share goes to the source domains that have
+// forgotten most (DBL-style excess loss). The constant 0.6 was picked by a small grid on family
+// instances disjoint from the held-out seeds.
 class WatchTarget {
  public:
   explicit WatchTarget(double start_share) : m_start(start_share) {}
@@ -47,12 +48,12 @@ class WatchTarget {
         if (spec.domains[i].field == dma::Field::Target) s += f.loss[i], n += 1;
       return n > 0 ? s / n : 0.0;
     };
-    if (h.t() >= 3) {
-      const double d1 = target_loss(h.steps[h.t() - 3].feedback) - target_loss(h.steps[h.t() - 2].feedback);
-      const double d2 = target_loss(h.steps[h.t() - 2].feedback) - target_loss(h.last());
-      if (d2 < 0.2 * std::max(d1, 0.0)) m_share *= 0.85;
+    if (h.t() == 3) {
+      const double d2 = target_loss(h.steps[0].feedback) - target_loss(h.steps[1].feedback);
+      const double d3 = target_loss(h.steps[1].feedback) - target_loss(h.steps[2].feedback);
+      m_share = std::clamp(0.6 * d3 / std::max(d2, 1e-3), 0.05, 0.8);
     }
-    std::vector<double> ws;
+  std::vector<double> ws;
     std::size_t nt = 0;
     for (std::size_t i = 0; i < spec.num_domains(); ++i) {
       const double excess = h.last().loss[i] - h.initial.loss[i];
@@ -67,7 +68,7 @@ class WatchTarget {
       m[i] = spec.domains[i].field == dma::Field::Source ? (1.0 - m_share) * ws[a++] / ss : m_share / double(nt);
     return dma::space::normalize(m);
   }
-  [[nodiscard]] std::string name() const { return "watch_target(rule)"; }
+  [[nodiscard]] std::string name() const { return "probe_commit(rule)"; }
 
  private:
   double m_start, m_share = 0.5;
