@@ -134,7 +134,14 @@ int main(int argc, char** argv) try {
 
   dma::env::OracleOptions oopt;
   oopt.extra_shares = {0.5, best_share};
-  auto oracle = [&](const Env& e, const Reward& r) { return dma::env::sim_oracle(e, r, oopt).schedule; };
+  // The oracle and the best static mixture in hindsight (the target RegMix aims at), per instance.
+  std::map<std::uint64_t, dma::env::OracleResult> oracles;
+  auto oracle = [&](const Env& e, const Reward& r) {
+    return (oracles[e.instance_seed()] = dma::env::sim_oracle(e, r, oopt)).schedule;
+  };
+  auto best_static = [&](const Env& e, const Reward&) {
+    return std::vector<dma::Mixture>{oracles.at(e.instance_seed()).best_static};
+  };
 
   t0 = Clock::now();
   dma::trainer::ResultsTable table;
@@ -190,7 +197,8 @@ int main(int argc, char** argv) try {
     methods.emplace_back(doremi);
     methods.emplace_back(doremi_online);
 
-    const auto part = trainer.compare(methods, {inst}, run_seeds, oracle, false);
+    const auto part = trainer.compare(methods, {inst}, run_seeds,
+                                      {{"oracle", oracle}, {"best_static(hindsight)", best_static}}, false);
     table.rows.insert(table.rows.end(), part.rows.begin(), part.rows.end());
     prog.tick();
   }
@@ -202,35 +210,17 @@ int main(int argc, char** argv) try {
   const double n_inst = double(heldout.size());
   std::printf("\n== cost per held-out instance (tokens; one deployment run = %.0f) ==\n",
               double(family.stages) * family.tokens_per_stage);
-  std::printf("%-20s %16s %17s %9s %10s %12s %12s %9s\n", "method", "return mean+-sd", "vs uniform+-se",
+  std::printf("%-22s %16s %17s %9s %10s %12s %12s %9s\n", "method", "return mean+-sd", "vs uniform+-se",
               "deploy", "proxy runs", "proxy tokens", "one-time tok", "x deploy");
-  // Paired difference to uniform on the same instance and run seeds: instances differ a lot in
-  // scale, so this spread (standard error over instances) is the one to compare methods with.
-  std::map<std::string, std::map<std::uint64_t, std::pair<double, int>>> per_inst;
-  for (const auto& r : table.rows) {
-    auto& p = per_inst[r.method][r.instance];
-    p.first += r.ret;
-    p.second += 1;
-  }
-  auto paired = [&](const std::string& m) {
-    std::vector<double> d;
-    for (const auto& [inst, p] : per_inst[m]) {
-      const auto& u = per_inst["uniform"][inst];
-      d.push_back(p.first / p.second - u.first / u.second);
-    }
-    double mean = 0, var = 0;
-    for (double x : d) mean += x / double(d.size());
-    for (double x : d) var += (x - mean) * (x - mean);
-    const double se = d.size() > 1 ? std::sqrt(var / double(d.size() - 1) / double(d.size())) : 0.0;
-    return std::pair{mean, se};
-  };
+  // The paired difference to uniform (same instances and run seeds) comes from the table:
+  // instances differ a lot in scale, so its standard error is the spread to compare methods with.
   dma::Json cost_json = dma::Json::array();
   for (const auto& s : summary) {
     const CostRow c = costs.count(s.method) ? costs[s.method] : CostRow{};
     const double proxy_runs = double(c.per_instance.runs) / n_inst, proxy_tokens = c.per_instance.tokens / n_inst;
     const double per_inst_total = s.tokens + proxy_tokens;
-    const auto [dm, dse] = paired(s.method);
-    std::printf("%-20s %8.4f+-%-6.4f %8.4f+-%-7.4f %9.0f %10.1f %12.0f %12.0f %9.2f\n", s.method.c_str(), s.mean, s.sd,
+    const double dm = s.diff_ref, dse = s.diff_ref_se;
+    std::printf("%-22s %8.4f+-%-6.4f %8.4f+-%-7.4f %9.0f %10.1f %12.0f %12.0f %9.2f\n", s.method.c_str(), s.mean, s.sd,
                 dm, dse, s.tokens, proxy_runs, proxy_tokens, c.one_time.tokens, per_inst_total / s.tokens);
     cost_json.push_back({{"method", s.method}, {"mean_return", s.mean}, {"sd_return", s.sd},
                          {"vs_uniform_mean", dm}, {"vs_uniform_se", dse},
