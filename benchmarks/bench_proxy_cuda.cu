@@ -1,11 +1,14 @@
 // benchmarks/bench_proxy_cuda.cu: training throughput of the LLM proxy on one GPU
-// (model::LlamaCuda + cuda_train_step: forward, backward, clipping, AdamW, including the host
-// syncs a real step has) at ~0.8M, ~10M and ~50M parameters. Prints one JSON object per
-// measurement: tokens/s, model FLOP/s (Llama::train_flops convention, PaLM appendix B) and MFU
-// against the dense TF32 peak (H200: 494 TFLOP/s; --peak-tflops to change), also against dense
-// BF16 (989) for reference. TF32 GEMMs unless --fp32; one extra FP32 run of the largest model is
-// the in-process peer (ratio tf32 / fp32). scripts/device_check.sh runs it with a PyTorch peer.
-//   bench_proxy_cuda [--only 0.8M|10M|50M|50M-ctx128] [--fp32] [--peak-tflops 494] [--steps-scale 1]
+// (model::LlamaCuda + cuda_train_step: forward, backward, clipping, AdamW; loss and gradient
+// norm stay on the device and are read once after the timed steps) at ~0.8M, ~10M and ~50M
+// parameters. Prints one JSON object per measurement: tokens/s, model FLOP/s (Llama::train_flops
+// convention, PaLM appendix B) and MFU against the dense TF32 peak (H200: 494 TFLOP/s;
+// --peak-tflops to change), also against dense BF16 (989). TF32 GEMMs unless --fp32; fused flash
+// attention unless --attention materialized. In-process peers of the 50M model: the materialised
+// attention path and strict FP32; plus a phase split (forward / backward / optimizer) and the
+// attention kernels alone. scripts/device_check.sh runs it with a PyTorch peer.
+//   bench_proxy_cuda [--only NAME] [--fp32] [--attention flash|materialized] [--peak-tflops 494]
+//                    [--steps-scale 1] [--no-peers]
 #include <dma/backend/cuda/llama.cuh>
 #include <dma/core/rng.hpp>
 
@@ -25,12 +28,16 @@ struct Preset {
   std::size_t C, L, NH, T, B, steps;
 };
 
-// d_model / layers / heads / context / batch / timed steps. Head size 32 or 64.
+// d_model / layers / heads / context / batch / timed steps. Head size 32 or 64. "50M" is
+// 49,954,560 parameters: d_model 768, 7 layers, 12 heads of 64, SwiGLU hidden 2048 (LLaMA's 8/3
+// ratio); "50M-640" is the earlier 50M shape (640 x 10 layers, 49,599,360), kept for comparison.
+// The 50M model and its peers run first (they matter most if a time cap cuts the run short).
 const Preset kPresets[] = {
+    {"50M", 768, 7, 12, 256, 128, 16},
+    {"50M-ctx128", 768, 7, 12, 128, 256, 16},  // the proxy's default context (ModelConfig)
+    {"50M-640", 640, 10, 10, 256, 128, 12},
     {"0.8M", 128, 4, 4, 128, 64, 60},
     {"10M", 384, 6, 6, 256, 64, 30},
-    {"50M", 640, 10, 10, 256, 128, 12},
-    {"50M-ctx128", 640, 10, 10, 128, 256, 12},  // the proxy's default context (ModelConfig)
 };
 
 // The model's initialisation scheme (model::init_params: N(0, 0.02), residual projections
@@ -48,7 +55,14 @@ std::vector<float> init_params(const model::ModelConfig& cfg, std::uint64_t seed
   return p;
 }
 
-void run(const Preset& pr, bool tf32, double peak_tflops, double steps_scale, const char* device) {
+double elapsed_ms(cudaEvent_t a, cudaEvent_t b) {
+  float ms = 0;
+  DMA_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+  return double(ms);
+}
+
+void run(const Preset& pr, bool tf32, model::CudaAttention attention, double peak_tflops, double steps_scale,
+         const char* device, bool phases) {
   backend::cuda::context().set_tf32(tf32);
   model::ModelConfig cfg;
   cfg.vocab = 259;
@@ -59,7 +73,7 @@ void run(const Preset& pr, bool tf32, double peak_tflops, double steps_scale, co
   cfg.validate("bench preset");
   const std::size_t B = pr.B, T = pr.T, N = B * T;
   const std::size_t steps = std::max<std::size_t>(3, std::size_t(double(pr.steps) * steps_scale));
-  model::LlamaCuda m(cfg, B);
+  model::LlamaCuda m(cfg, B, attention);
   auto state = model::CudaTrainState::from_host(cfg, init_params(cfg, 1).data());
   Rng rng(2);
   const std::size_t batches = 4;
@@ -76,34 +90,95 @@ void run(const Preset& pr, bool tf32, double peak_tflops, double steps_scale, co
   const model::CudaAdamW adam;
   auto step = [&](std::size_t s) {
     const model::CudaMicroBatch mb{in.data() + (s % batches) * N, tg.data() + (s % batches) * N, B, T};
-    return model::cuda_train_step(m, state, sched, adam, std::span<const model::CudaMicroBatch>(&mb, 1));
+    return model::cuda_train_step(m, state, sched, adam, std::span<const model::CudaMicroBatch>(&mb, 1),
+                                  /*read_stats=*/false);
   };
-  float first = 0, last = 0;
-  for (std::size_t s = 0; s < 3; ++s) first = step(s).loss;  // warm-up: cuBLAS heuristics, workspace
+  for (std::size_t s = 0; s < 3; ++s) step(s);  // warm-up: cuBLAS heuristics, workspace
+  const float first = m.read_loss();
   DMA_CUDA_CHECK(cudaDeviceSynchronize());
   cudaEvent_t e0, e1;
   DMA_CUDA_CHECK(cudaEventCreate(&e0));
   DMA_CUDA_CHECK(cudaEventCreate(&e1));
   DMA_CUDA_CHECK(cudaEventRecord(e0));
-  for (std::size_t s = 0; s < steps; ++s) last = step(s).loss;
+  for (std::size_t s = 0; s < steps; ++s) step(s);
   DMA_CUDA_CHECK(cudaEventRecord(e1));
   DMA_CUDA_CHECK(cudaEventSynchronize(e1));
-  float ms = 0;
-  DMA_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-  cudaEventDestroy(e0);
-  cudaEventDestroy(e1);
+  const float ms = float(elapsed_ms(e0, e1));
+  const float last = m.read_loss();
+  if (!std::isfinite(last)) fail("bench_proxy_cuda: ", pr.name, ": the loss is not finite (", last, ")");
+  const char* att_name = m.attention() == model::CudaAttention::flash ? "flash" : "materialized";
   const double sec = double(ms) / 1e3, flops = m.train_flops(B, T) * double(steps);
   const double tflops = flops / sec / 1e12;
   std::printf(
       "{\"bench\":\"proxy_cuda\",\"device\":\"%s\",\"model\":\"%s\",\"params\":%zu,\"d_model\":%zu,"
       "\"layers\":%zu,\"heads\":%zu,\"mlp_hidden\":%zu,\"vocab\":%zu,\"ctx\":%zu,\"batch\":%zu,"
-      "\"tokens_per_step\":%zu,\"steps\":%zu,\"math\":\"%s\",\"step_ms\":%.3f,\"tokens_per_s\":%.1f,"
+      "\"tokens_per_step\":%zu,\"steps\":%zu,\"math\":\"%s\",\"attention\":\"%s\",\"step_ms\":%.3f,\"tokens_per_s\":%.1f,"
       "\"model_tflops\":%.2f,\"peak_tflops\":%.1f,\"peak_basis\":\"dense TF32\",\"mfu\":%.4f,"
       "\"mfu_vs_bf16_989\":%.4f,\"loss_warmup\":%.4f,\"loss_last\":%.4f}\n",
       device, pr.name, m.num_params(), cfg.d_model, cfg.layers, cfg.heads, cfg.hidden(), cfg.vocab,
-      T, B, N, steps, tf32 ? "tf32" : "fp32", double(ms) / double(steps), double(N * steps) / sec,
+      T, B, N, steps, tf32 ? "tf32" : "fp32", att_name, double(ms) / double(steps), double(N * steps) / sec,
       tflops, peak_tflops, tflops / peak_tflops, tflops / 989.0, first, last);
   std::fflush(stdout);
+
+  if (phases) {
+    // Where a step's time goes: events between forward, backward and the optimizer, 4 steps.
+    cudaEvent_t ev[4];
+    for (auto& e : ev) DMA_CUDA_CHECK(cudaEventCreate(&e));
+    double fwd = 0, bwd = 0, opt = 0;
+    const std::size_t reps = 4;
+    for (std::size_t s = 0; s < reps; ++s) {
+      DMA_CUDA_CHECK(cudaEventRecord(ev[0]));
+      m.zero_grads();
+      m.enqueue_forward(state.params.data(), in.data() + (s % batches) * N, tg.data() + (s % batches) * N, B, T, 1.0);
+      DMA_CUDA_CHECK(cudaEventRecord(ev[1]));
+      m.backward(1.0f);
+      DMA_CUDA_CHECK(cudaEventRecord(ev[2]));
+      model::cuda_adamw_step_async(m.layout(), state, m.grads(), 1e-3f, adam);
+      DMA_CUDA_CHECK(cudaEventRecord(ev[3]));
+      DMA_CUDA_CHECK(cudaEventSynchronize(ev[3]));
+      fwd += elapsed_ms(ev[0], ev[1]);
+      bwd += elapsed_ms(ev[1], ev[2]);
+      opt += elapsed_ms(ev[2], ev[3]);
+    }
+    // The attention kernels alone, one layer's worth, on this model's shapes (random q, k, v).
+    const std::size_t C = cfg.d_model, NH = cfg.heads, hs = C / NH;
+    Rng ar(3);
+    std::vector<float> hq(N * 3 * C), hd(N * C);
+    for (auto& x : hq) x = float(ar.normal(0.0, 1.0));
+    for (auto& x : hd) x = float(ar.normal(0.0, 1.0));
+    auto qkv = backend::cuda::DeviceBuffer<float>::from_host(hq);
+    auto dout = backend::cuda::DeviceBuffer<float>::from_host(hd);
+    backend::cuda::DeviceBuffer<float> out(N * C), lse(B * NH * T), D(B * NH * T), dqkv(N * 3 * C);
+    double flash_f = 0, flash_b = 0;
+    const bool precise = !tf32;
+    for (std::size_t s = 0; s < 4; ++s) {
+      DMA_CUDA_CHECK(cudaEventRecord(ev[0]));
+      backend::cuda::flash_attention_forward(out.data(), lse.data(), qkv.data(), nullptr, nullptr, B, T, C, NH, precise);
+      DMA_CUDA_CHECK(cudaEventRecord(ev[1]));
+      backend::cuda::flash_attention_backward(dqkv.data(), D.data(), dout.data(), out.data(), qkv.data(), lse.data(),
+                                              nullptr, nullptr, B, T, C, NH, precise);
+      DMA_CUDA_CHECK(cudaEventRecord(ev[2]));
+      DMA_CUDA_CHECK(cudaEventSynchronize(ev[2]));
+      if (s > 0) {  // the first call sets the kernels' shared-memory limits
+        flash_f += elapsed_ms(ev[0], ev[1]) / 3;
+        flash_b += elapsed_ms(ev[1], ev[2]) / 3;
+      }
+    }
+    // FLOPs the flash kernels execute (causal tiles only, 64 x 64): forward 3 tile products
+    // (scores twice, P V), backward 7 (dK/dV kernel 4, dQ kernel 3), each 2 * 64 * 64 * hs.
+    const double nt = double((T + 63) / 64), pairs = nt * (nt + 1) / 2 * double(B * NH);
+    const double tile = 2.0 * 64 * 64 * double(hs);
+    std::printf(
+        "{\"bench\":\"proxy_cuda_phases\",\"model\":\"%s\",\"attention\":\"%s\",\"math\":\"%s\","
+        "\"forward_ms\":%.3f,\"backward_ms\":%.3f,\"optimizer_ms\":%.3f,\"flash_layer_forward_ms\":%.3f,"
+        "\"flash_layer_backward_ms\":%.3f,\"flash_forward_tflops\":%.1f,\"flash_backward_tflops\":%.1f}\n",
+        pr.name, att_name, tf32 ? "tf32" : "fp32", fwd / reps, bwd / reps, opt / reps, flash_f, flash_b,
+        3 * pairs * tile / (flash_f * 1e9), 7 * pairs * tile / (flash_b * 1e9));
+    std::fflush(stdout);
+    for (auto& e : ev) cudaEventDestroy(e);
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
 }
 
 }  // namespace
@@ -111,7 +186,8 @@ void run(const Preset& pr, bool tf32, double peak_tflops, double steps_scale, co
 int main(int argc, char** argv) {
   try {
     std::string only;
-    bool fp32 = false;
+    bool fp32 = false, peers = true;
+    auto attention = model::CudaAttention::flash;
     double peak = 494.0, scale = 1.0;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
@@ -121,9 +197,17 @@ int main(int argc, char** argv) {
       };
       if (a == "--only") only = value("--only");
       else if (a == "--fp32") fp32 = true;
+      else if (a == "--no-peers") peers = false;
+      else if (a == "--attention") {
+        const std::string v = value("--attention");
+        if (v == "flash") attention = model::CudaAttention::flash;
+        else if (v == "materialized") attention = model::CudaAttention::materialized;
+        else fail("bench_proxy_cuda: --attention '", v, "': expected flash or materialized");
+      }
       else if (a == "--peak-tflops") peak = std::stod(value("--peak-tflops"));
       else if (a == "--steps-scale") scale = std::stod(value("--steps-scale"));
-      else fail("bench_proxy_cuda: unknown argument '", a, "' (expected --only, --fp32, --peak-tflops, --steps-scale)");
+      else fail("bench_proxy_cuda: unknown argument '", a,
+                "' (expected --only, --fp32, --attention, --peak-tflops, --steps-scale, --no-peers)");
     }
     if (!backend::cuda::device_available()) {
       std::fprintf(stderr, "bench_proxy_cuda: no CUDA device\n");
@@ -132,14 +216,21 @@ int main(int argc, char** argv) {
     cudaDeviceProp prop{};
     DMA_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
     bool any = false;
-    for (const Preset& p : kPresets)
-      if (only.empty() || only == p.name) {
-        run(p, !fp32, peak, scale, prop.name);
-        any = true;
+    for (const Preset& p : kPresets) {
+      if (!only.empty() && only != p.name) continue;
+      const bool big = std::string(p.name) == "50M";
+      run(p, !fp32, attention, peak, scale, prop.name, peers && big);
+      any = true;
+      // The in-process peers of the 50M model: the other attention path (same math), then
+      // strict FP32 GEMMs (and ~FP32 attention products).
+      if (peers && big && !fp32) {
+        const auto other = attention == model::CudaAttention::flash ? model::CudaAttention::materialized
+                                                                    : model::CudaAttention::flash;
+        run(p, true, other, peak, scale, prop.name, false);
+        run(p, false, attention, peak, std::min(scale, 0.5), prop.name, false);
       }
-    if (!any) fail("bench_proxy_cuda: --only '", only, "' matches no preset (0.8M, 10M, 50M, 50M-ctx128)");
-    // The in-process peer: the largest model with strict FP32 GEMMs.
-    if (!fp32 && (only.empty() || only == "50M")) run(kPresets[2], false, peak, std::min(scale, 0.5), prop.name);
+    }
+    if (!any) fail("bench_proxy_cuda: --only '", only, "' matches no preset (50M, 50M-ctx128, 50M-640, 0.8M, 10M)");
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_proxy_cuda: %s\n", e.what());

@@ -1,8 +1,9 @@
 // dma/backend/cuda/adamw.cuh: fused AdamW (Loshchilov & Hutter 2019, Alg. 2; PyTorch's
 // formulation, as backend/cpu/adamw.hpp) and the squared norm for gradient clipping, for
 // backend::Cuda. norm_squared reduces in double in a fixed order (bit-reproducible) and returns
-// a host value. Signatures: model/ops.hpp. Tested against the CPU ops in tests/parity/cuda_ops.cu
-// and through the 10-step trajectory in tests/parity/cuda_model.cu.
+// a host value; grad_norm_and_clip / adamw_update_scaled keep the norm and the clipping factor on
+// the device (the training step's path, no host sync). Signatures: model/ops.hpp. Tested against
+// the CPU ops in tests/parity/cuda_ops.cu and through the 10-step trajectory in cuda_model.cu.
 #pragma once
 
 #include <cmath>
@@ -14,9 +15,12 @@
 namespace dma::backend {
 
 namespace cuda::kernels {
+// grad_scale_dev (when not null) replaces grad_scale: the clipping factor computed on the device
+// by sum_and_clip, so that a training step needs no host round trip.
 DMA_KERNEL void adamw(float* params, const float* grads, float* m, float* v, std::size_t n,
                       float step_size, float beta1, float beta2, float eps, float decay,
-                      float bc2_sqrt, float grad_scale) {
+                      float bc2_sqrt, float grad_scale, const float* grad_scale_dev) {
+  if (grad_scale_dev) grad_scale = *grad_scale_dev;
   for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
        i += std::size_t(gridDim.x) * blockDim.x) {
     const float g = grads[i] * grad_scale;
@@ -49,6 +53,15 @@ DMA_KERNEL void sum_in_order(double* out, const double* partial, unsigned count)
   for (unsigned i = 0; i < count; ++i) s += partial[i];
   *out = s;
 }
+// As sum_in_order, then the clipping factor of torch.nn.utils.clip_grad_norm_ (the host formula of
+// model::adamw_step): min(1, clip / (norm + 1e-6)), 1 when clip <= 0.
+DMA_KERNEL void sum_and_clip(double* norm2, float* scale, const double* partial, unsigned count, float clip) {
+  double s = 0.0;
+  for (unsigned i = 0; i < count; ++i) s += partial[i];
+  *norm2 = s;
+  const float f = float(double(clip) / (sqrt(s) + 1e-6));
+  *scale = clip > 0 ? (f < 1.0f ? f : 1.0f) : 1.0f;
+}
 }  // namespace cuda::kernels
 
 inline void adamw_update(Cuda, float* params, const float* grads, float* m, float* v, std::size_t n,
@@ -60,9 +73,35 @@ inline void adamw_update(Cuda, float* params, const float* grads, float* m, floa
   const float bc2_sqrt = float(std::sqrt(1.0 - std::pow(double(beta2), step)));
   cuda::kernels::adamw<<<cuda::grid_for(n), cuda::kThreads>>>(params, grads, m, v, n, lr / bc1, beta1,
                                                               beta2, eps, 1.0f - lr * weight_decay,
-                                                              bc2_sqrt, grad_scale);
+                                                              bc2_sqrt, grad_scale, nullptr);
   DMA_CUDA_LAUNCH_CHECK();
 }
+
+namespace cuda {
+// adamw_update with the gradient scale read from device memory (no host value, no sync).
+inline void adamw_update_scaled(float* params, const float* grads, float* m, float* v, std::size_t n,
+                                float lr, float beta1, float beta2, float eps, float weight_decay,
+                                const float* grad_scale_dev, int step) {
+  if (n == 0) return;
+  const float bc1 = 1.0f - float(std::pow(double(beta1), step));
+  const float bc2_sqrt = float(std::sqrt(1.0 - std::pow(double(beta2), step)));
+  kernels::adamw<<<grid_for(n), kThreads>>>(params, grads, m, v, n, lr / bc1, beta1, beta2, eps,
+                                            1.0f - lr * weight_decay, bc2_sqrt, 1.0f, grad_scale_dev);
+  DMA_CUDA_LAUNCH_CHECK();
+}
+
+// Enqueues norm2_dev[0] = sum of squares of x[0..n) (double, fixed order, as norm_squared) and
+// scale_dev[0] = the clipping factor for max norm `clip`; nothing is read back.
+inline void grad_norm_and_clip(double* norm2_dev, float* scale_dev, const float* x, std::size_t n, float clip) {
+  const unsigned g = grid_for(n ? n : 1, kernels::kNormThreads);
+  const unsigned blocks = g < kernels::kNormBlocks ? g : kernels::kNormBlocks;
+  double* ws = context().workspace_as<double>(blocks);
+  kernels::sumsq_partial<<<blocks, kernels::kNormThreads>>>(ws, x, n);
+  DMA_CUDA_LAUNCH_CHECK();
+  kernels::sum_and_clip<<<1, 1>>>(norm2_dev, scale_dev, ws, blocks, clip);
+  DMA_CUDA_LAUNCH_CHECK();
+}
+}  // namespace cuda
 
 // Sum of squares of x[0..n) in double; synchronises (the result is a host value).
 inline double norm_squared(Cuda, const float* x, std::size_t n) {
