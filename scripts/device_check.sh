@@ -8,7 +8,7 @@
 # build.log, parity_cuda_ops.log, parity_cuda_model.log, parity_cuda_flash.log, bench.jsonl
 # (ours + the PyTorch peer, one JSON object per line), bench.err, summary.json (pass/fail, MFU,
 # ratios). Each stage has a time cap so that the whole run stays under DMA_CHECK_BUDGET_S
-# (default 230 s; device time is scarce).
+# (default 175 s; device time is scarce).
 #   usage: OUT=/some/dir bash scripts/device_check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ ROOT=$PWD
 OUT=${OUT:-$ROOT/out_device}
 mkdir -p "$OUT"
 T0=$(date +%s)
-BUDGET=${DMA_CHECK_BUDGET_S:-230}
+BUDGET=${DMA_CHECK_BUDGET_S:-175}
 log() { echo "[device_check +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/steps.log"; }
 # cap <seconds>: the smaller of a stage's cap and what is left of the budget (at least 5 s)
 cap() { local left=$(( BUDGET - ($(date +%s) - T0) )); (( left < $1 )) && echo $(( left > 5 ? left : 5 )) || echo "$1"; }
@@ -42,7 +42,7 @@ rc=$?; status configure $rc
 if (( rc != 0 )); then log "configure failed (rc $rc): $OUT/build.log"; tail -30 "$OUT/build.log"; exit 1; fi
 
 log "build (parity tests + benchmark, -j16)"
-timeout "$(cap 130)" cmake --build "$BUILD" -j16 --target parity_cuda_ops parity_cuda_model parity_cuda_flash bench_proxy_cuda \
+timeout "$(cap 110)" cmake --build "$BUILD" -j16 --target parity_cuda_ops parity_cuda_model parity_cuda_flash bench_proxy_cuda \
   >> "$OUT/build.log" 2>&1
 rc=$?; status build $rc
 if (( rc != 0 )); then log "build failed (rc $rc): $OUT/build.log"; grep -E "error" -A3 "$OUT/build.log" | head -40; exit 1; fi
@@ -55,12 +55,12 @@ for t in cuda_flash cuda_ops cuda_model; do
 done
 
 log "benchmark bench_proxy_cuda"
-timeout "$(cap 60)" "$BUILD/benchmarks/bench_proxy_cuda" > "$OUT/bench.jsonl" 2> "$OUT/bench.err"
+timeout "$(cap 45)" "$BUILD/benchmarks/bench_proxy_cuda" > "$OUT/bench.jsonl" 2> "$OUT/bench.err"
 rc=$?; status bench $rc
 cat "$OUT/bench.jsonl"
 
 log "PyTorch peer (eager, TF32 allowed, the 50M preset)"
-timeout "$(cap 40)" python3 - "$ROOT/scripts/bench_proxy_torch.py" >> "$OUT/bench.jsonl" 2>> "$OUT/bench.err" <<'PY'
+timeout "$(cap 35)" python3 - "$ROOT/scripts/bench_proxy_torch.py" >> "$OUT/bench.jsonl" 2>> "$OUT/bench.err" <<'PY'
 import importlib.util, json, sys, time
 import torch
 spec = importlib.util.spec_from_file_location("peer", sys.argv[1])
