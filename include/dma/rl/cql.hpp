@@ -1,10 +1,12 @@
 // dma/rl/cql.hpp: Cql, offline RL with Conservative Q-Learning (Kumar et al. 2020)
 // [paper: the RL agent = SFT warm start, then CQL; "crucial"]. Variant [ours]: CQL(H) on an
 // actor-critic over mixtures (actions on the simplex, so no max over a discrete set):
-//   critic:  sum_k E_t[(Q_k(h_t, a_t) - y_t)^2]  with  y_t = r_t/s + gamma * min_k Q'_k(h_{t+1}, pi'(h_{t+1}))
+//   critic:  sum_k E_t[(Q_k(h_t, a_t) - y_t)^2],  y_t = (1-m) (r_t/s + gamma min_k Q'_k(h_{t+1}, pi'(h_{t+1})))
+//                                                    + m G_t/s   (G_t: the data's return-to-go)
 //            + alpha * sum_k E_t[ T log sum_j exp(Q_k(h_t, a_j)/T) - Q_k(h_t, a_t) ]   (CQL(H), eq. 4)
 //   actor:   TD3+BC (Fujimoto & Gu 2021): -lambda * Q(h_t, pi(h_t)) + beta * CE(target_t, pi(h_t)),
-//            lambda = q_weight / mean|Q|, the gradient flowing through the mixture into the policy.
+//            lambda = q_weight (Q is in units of the returns' RMS), the gradient flowing through
+//            the mixture into the policy.
 // The a_j of the log-sum-exp are sampled, since the simplex is continuous: some from a Dirichlet
 // around the (target) policy's mixture (the actions the actor would move to), the rest from a
 // flat Dirichlet (everything else); no importance weights (on the simplex the proposal densities
@@ -37,11 +39,16 @@ enum class BcTarget {
 
 struct CqlConfig {
   double discount = 1.0;      // episodes are short and finite; the return is the final score
-  int epochs = 40;            // passes over the dataset
+  int epochs = 20;            // passes over the dataset
   int batch = 8;              // trajectories per optimizer step
   agent::AdamConfig critic_adam{.lr = 1e-3, .clip_norm = 1.0};
   agent::AdamConfig actor_adam{.lr = 3e-4, .clip_norm = 1.0};
   double tau = 0.02;          // target networks: theta' <- (1 - tau) theta' + tau theta per step
+  // Share of the dataset's return-to-go in the critic's target (the rest is the one-step TD
+  // target). One-step TD through a slow target network needs ~S target refreshes to carry a
+  // final-stage reward back to stage 1; mixing in the Monte Carlo return carries it at once
+  // (at the price of valuing the data's continuation, not the policy's).
+  double mc_mix = 0.5;
   double alpha = 1.0;         // weight of the conservative term; 0 = plain actor-critic
   double temperature = 1.0;   // T of the log-sum-exp
   int policy_samples = 4;     // sampled actions per state around the current policy
@@ -49,7 +56,7 @@ struct CqlConfig {
   double random_concentration = 1.0;
   int warmup_epochs = 10;     // critic-only epochs before the actor moves
   int actor_every = 1;        // critic steps per actor step
-  double q_weight = 2.5;      // TD3+BC's alpha: lambda = q_weight / mean|Q|
+  double q_weight = 1.0;      // weight of Q in the actor loss (Q in units of the returns' RMS)
   double bc_weight = 1.0;     // weight of the cross-entropy to the BC target
   BcTarget bc_target = BcTarget::WarmStart;
   bool normalize_rewards = true;
@@ -61,6 +68,7 @@ struct CqlConfig {
   [[nodiscard]] Json to_json() const {
     return Json{{"discount", discount}, {"epochs", epochs}, {"batch", batch},
                 {"critic_lr", critic_adam.lr}, {"actor_lr", actor_adam.lr}, {"tau", tau},
+                {"mc_mix", mc_mix},
                 {"alpha", alpha}, {"temperature", temperature},
                 {"policy_samples", policy_samples}, {"random_samples", random_samples},
                 {"random_concentration", random_concentration}, {"warmup_epochs", warmup_epochs},
@@ -137,9 +145,11 @@ class Cql {
       for (std::size_t b0 = 0; b0 < order.size(); b0 += static_cast<std::size_t>(m_cfg.batch)) {
         const std::size_t b1 = std::min(order.size(), b0 + static_cast<std::size_t>(m_cfg.batch));
         // ---- critic ----
+        std::vector<CriticParts> parts(b1 - b0);
         for (std::size_t bi = b0; bi < b1; ++bi) {
-          const auto parts = critic_loss(a, eps[order[bi]], target_critic, target_policy, scale, sample_rng);
-          ep_loss += parts.total, ep_td += parts.td, ep_pen += parts.penalty, ep_dq += parts.data_q;
+          auto& p = parts[bi - b0];
+          p = critic_loss(a, eps[order[bi]], target_critic, target_policy, scale, sample_rng);
+          ep_loss += p.total, ep_td += p.td, ep_pen += p.penalty, ep_dq += p.data_q;
           n_ep += 1;
         }
         critic_opt.step(a.critic_params(), double(b1 - b0));
@@ -149,7 +159,7 @@ class Cql {
         // ---- actor ----
         if (actor_on && critic_steps % static_cast<std::size_t>(m_cfg.actor_every) == 0) {
           for (std::size_t bi = b0; bi < b1; ++bi) {
-            ep_aq += actor_loss(a, eps[order[bi]], bc[order[bi]]);
+            ep_aq += actor_loss(a, eps[order[bi]], bc[order[bi]], parts[bi - b0]);
             n_actor += 1;
           }
           actor_opt.step(a.policy_params(), double(b1 - b0));
@@ -178,6 +188,7 @@ class Cql {
  private:
   struct CriticParts {
     double total = 0, td = 0, penalty = 0, data_q = 0;
+    agent::Mat E, H;  // the critic trunk's outputs, reused by the actor step (one Adam step old)
   };
 
   // Accumulates the critic's gradient for one episode into a.critic_params().
@@ -197,12 +208,19 @@ class Cql {
       pi = pi_next.mixture.value();
       const auto tr_next = a.critic().trunk(t, target_critic, f);
       const Mat qn = a.critic().q(t, target_critic, tr_next, f, pi_next.mixture, 1).value();
+      // Return-to-go G_t (bootstrapped at the end of an unfinished episode), for the mixed target.
+      std::vector<double> g(static_cast<std::size_t>(S) + 1, 0.0);
+      g[static_cast<std::size_t>(S)] = e.terminal ? 0.0 : qn.row(S).minCoeff();
+      for (Eigen::Index r = S - 1; r >= 0; --r)
+        g[static_cast<std::size_t>(r)] = e.rewards[static_cast<std::size_t>(r)] / scale +
+                                         m_cfg.discount * g[static_cast<std::size_t>(r + 1)];
       for (Eigen::Index r = 0; r < T; ++r) {
         double yr = 0;
         if (r < S) {
           const bool last = r + 1 == S;
           const double boot = last && e.terminal ? 0.0 : qn.row(r + 1).minCoeff();
-          yr = e.rewards[static_cast<std::size_t>(r)] / scale + m_cfg.discount * boot;
+          const double td = e.rewards[static_cast<std::size_t>(r)] / scale + m_cfg.discount * boot;
+          yr = (1.0 - m_cfg.mc_mix) * td + m_cfg.mc_mix * g[static_cast<std::size_t>(r)];
         }
         y.row(r).setConstant(yr);
       }
@@ -216,6 +234,8 @@ class Cql {
     mask.topRows(S).setConstant(1.0 / double(S));
     const Var td = weighted_sum(square(sub(q, t.constant(y))), mask);
     CriticParts parts;
+    parts.E = tr.E.value();
+    parts.H = tr.H.value();
     parts.td = td.scalar();
     parts.data_q = q.value().topRows(S).mean();
     Var total = td;
@@ -251,7 +271,8 @@ class Cql {
   }
 
   // Accumulates the actor's gradient for one episode; returns the mean Q of the policy's actions.
-  double actor_loss(agent::Agent& a, const Episode& e, const agent::Mat& bc_target) const {
+  double actor_loss(agent::Agent& a, const Episode& e, const agent::Mat& bc_target,
+                    const CriticParts& critic_out) const {
     using namespace agent;
     const Features& f = e.features;
     const Eigen::Index S = e.actions.rows(), T = f.tokens, D = f.D;
@@ -259,12 +280,15 @@ class Cql {
     Tape t;
     t.train(a.policy_params());
     const auto pi = a.policy()(t, a.policy_params(), f);
-    const auto tr = a.critic().trunk(t, a.critic_params(), f);
+    // The critic's state encoding does not depend on the action: reuse the critic step's.
+    const Trunk::Out tr{t.constant(critic_out.E), t.constant(critic_out.H)};
     const Var q = a.critic().q(t, a.critic_params(), tr, f, pi.mixture, 1);  // T x heads
     Mat qmask = Mat::Zero(T, heads);
     qmask.topRows(S).setConstant(1.0 / double(S * heads));
     const double mean_q = q.value().topRows(S).mean();
-    const double lambda = m_cfg.q_weight / (q.value().topRows(S).cwiseAbs().mean() + 1e-6);
+    // TD3+BC divides by the batch's mean |Q|; our Q is already in units of the returns' RMS, and
+    // that division explodes when Q crosses 0 (it did here), so lambda is the constant weight.
+    const double lambda = m_cfg.q_weight;
     Mat ce = Mat::Zero(T, D);
     ce.topRows(S) = -bc_target / double(S);
     const Var loss = add(agent::scale(weighted_sum(q, qmask), -lambda),
