@@ -26,6 +26,32 @@ namespace {
 using Reward = dma::reward::Balanced;
 using Gen = dma::collect::Mixed;
 
+// SimEnv plus a fixed amount of CPU work per stage (work_m million dependent multiply-adds):
+// stands in for a compute-bound environment when measuring how workers scale (a plain SimEnv
+// stage costs microseconds, so fsync dominates). Fixed work, not a wall-clock wait, so that
+// contention for the cores shows in the measurement.
+struct CostlySim {
+  dma::env::SimEnv env;
+  double work_m = 0;
+  [[nodiscard]] dma::EpisodeSpec spec() const { return env.spec(); }
+  dma::Feedback reset(std::uint64_t seed) { return env.reset(seed); }
+  dma::Feedback step(const dma::Mixture& m) {
+    double x = 1.0;
+    const auto n = static_cast<std::uint64_t>(work_m * 1e6);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      x = x * 0.999999999 + 1e-9;
+      asm volatile("" : "+x"(x));  // keeps the loop: its result is otherwise unused
+    }
+    return env.step(m);
+  }
+  [[nodiscard]] CostlySim fork() const { return *this; }
+  void save(const std::filesystem::path& p) const { env.save(p); }
+  void load(const std::filesystem::path& p) { env.load(p); }
+  [[nodiscard]] double tokens_seen() const { return env.tokens_seen(); }
+  [[nodiscard]] std::uint64_t instance_seed() const { return env.instance_seed(); }
+};
+static_assert(dma::Environment<CostlySim>);
+
 struct Job {
   dma::collect::CampaignPlan plan;
   dma::collect::CampaignOptions opt;
@@ -94,8 +120,11 @@ int main(int argc, char** argv) {
       const dma::env::SimFamily family = sim.contains("family")
           ? dma::env::SimFamily::from_json(sim["family"], cfg.source() + ":env.sim.family") : dma::env::SimFamily{};
       const std::size_t domains = sim.value("domains", std::size_t(0));
-      auto make = [family, domains](std::uint64_t seed) { return dma::env::SimEnv(family, seed, domains); };
-      dma::collect::Campaign<dma::env::SimEnv, Reward, Gen> campaign(job.plan, make, Reward{}, Gen{}, job.context);
+      const double work_m = sim.value("stage_work_m", 0.0);
+      auto make = [family, domains, work_m](std::uint64_t seed) {
+        return CostlySim{dma::env::SimEnv(family, seed, domains), work_m};
+      };
+      dma::collect::Campaign<CostlySim, Reward, Gen> campaign(job.plan, make, Reward{}, Gen{}, job.context);
 #if defined(DMA_WITH_MPI)
       const auto rep = dma::collect::run_mpi(campaign, job.out, job.opt);
       if (mpi.rank() != 0) return 0;

@@ -107,7 +107,18 @@ TEST_CASE("collect kill: SIGKILL at random points loses no reported trajectory a
         INFO("trial " << trial << " final run, status " << st);
         REQUIRE((WIFEXITED(st) && WEXITSTATUS(st) == 0));
       } else {
-        std::this_thread::sleep_for(std::chrono::duration<double>(rng.uniform(0.0, 1.0) * T));
+        if (rng.uniform() < 0.5) {
+          // At a random moment of a typical run (start-up, collection, finalize, or after it).
+          std::this_thread::sleep_for(std::chrono::duration<double>(rng.uniform(0.0, 1.0) * T));
+        } else {
+          // Once a random number of trajectories is reported (timing-independent: always mid-run
+          // unless the run is faster than the polling), plus up to 2 ms.
+          const std::size_t target = 1 + rng.below(std::uint32_t(total - 1));
+          const auto start = std::chrono::steady_clock::now();
+          while (reported(out).size() < target && seconds_since(start) < 4 * T + 1.0)
+            std::this_thread::sleep_for(std::chrono::microseconds(300));
+          std::this_thread::sleep_for(std::chrono::duration<double>(rng.uniform(0.0, 0.002)));
+        }
         ::kill(pid, SIGKILL);
         wait_for(pid);
         ++kills;
@@ -141,6 +152,6 @@ TEST_CASE("collect kill: SIGKILL at random points loses no reported trajectory a
   }
   WARN("kill test: " << trials << " trials, " << kills << " kills (" << mid_run << " mid-run, " << torn
                      << " left a torn last record), run time " << T << " s");
-  CHECK(mid_run >= kills / 4);  // the kills did land inside runs
+  CHECK(mid_run >= kills / 3);  // the kills did land inside runs
   fs::remove_all(dir);
 }
