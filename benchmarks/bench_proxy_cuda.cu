@@ -12,6 +12,7 @@
 #include <dma/backend/cuda/llama.cuh>
 #include <dma/core/rng.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -174,6 +175,61 @@ void run(const Preset& pr, bool tf32, model::CudaAttention attention, double pea
         "\"flash_layer_backward_ms\":%.3f,\"flash_forward_tflops\":%.1f,\"flash_backward_tflops\":%.1f}\n",
         pr.name, att_name, tf32 ? "tf32" : "fp32", fwd / reps, bwd / reps, opt / reps, flash_f, flash_b,
         3 * pairs * tile / (flash_f * 1e9), 7 * pairs * tile / (flash_b * 1e9));
+    std::fflush(stdout);
+
+    // The step's GEMMs alone at this model's shapes (cuBLAS, this math mode): time per call and
+    // TFLOP/s, forward (y = x W^T) and backward (dx = dy W; dW += dy^T x), and the per-step sum.
+    // lm_head is also timed with its output rows padded from V to a multiple of 8 floats, since an
+    // odd leading dimension (259) may keep cuBLAS off its aligned kernels.
+    const std::size_t H = cfg.hidden(), V = cfg.vocab, Vp = (V + 7) / 8 * 8;
+    struct Shape { const char* name; std::size_t IC, OC, per_step; };
+    const Shape shapes[] = {{"qkv", C, 3 * C, cfg.layers}, {"wo", C, C, cfg.layers},
+                            {"gate_up", C, 2 * H, cfg.layers}, {"down", H, C, cfg.layers},
+                            {"lm_head", C, V, 1}};
+    const std::size_t big = std::max(2 * H, 3 * C);
+    backend::cuda::DeviceBuffer<float> gx(N * big, false), gy(N * big, false), gdx(N * big, false),
+        gw(big * big, false), gdw(big * big, false);
+    {
+      std::vector<float> hx(N * big);
+      for (std::size_t i = 0; i < hx.size(); ++i)  // non-zero data (zeros can run faster); no RNG cost
+        hx[i] = float((i * 2654435761u) % 2001u) / 1000.0f - 1.0f;
+      gx.upload(hx.data(), hx.size());
+      gy.upload(hx.data(), hx.size());
+      gw.upload(hx.data(), big * big);
+    }
+    const backend::Cuda be{};
+    double total = 0, total_flops = 0;
+    std::string rows;
+    auto time_it = [&](auto&& fn) {
+      fn();
+      DMA_CUDA_CHECK(cudaEventRecord(ev[0]));
+      for (int i = 0; i < 5; ++i) fn();
+      DMA_CUDA_CHECK(cudaEventRecord(ev[1]));
+      DMA_CUDA_CHECK(cudaEventSynchronize(ev[1]));
+      return elapsed_ms(ev[0], ev[1]) / 5;
+    };
+    for (const Shape& sh : shapes) {
+      const double f = 2.0 * double(N) * double(sh.IC) * double(sh.OC);
+      const double tf = time_it([&] { matmul_forward(be, gy.data(), gx.data(), gw.data(), N, sh.IC, sh.OC); });
+      const double tb = time_it([&] {
+        matmul_backward(be, gdx.data(), gdw.data(), gy.data(), gx.data(), gw.data(), N, sh.IC, sh.OC);
+      });
+      total += double(sh.per_step) * (tf + tb);
+      total_flops += double(sh.per_step) * 3 * f;
+      char buf[256];
+      std::snprintf(buf, sizeof buf, "%s\"%s\":{\"fwd_ms\":%.3f,\"fwd_tflops\":%.1f,\"bwd_ms\":%.3f,\"bwd_tflops\":%.1f}",
+                    rows.empty() ? "" : ",", sh.name, tf, f / (tf * 1e9), tb, 2 * f / (tb * 1e9));
+      rows += buf;
+    }
+    const double lm_f = 2.0 * double(N) * double(C) * double(V);
+    const double tpad = time_it([&] {
+      backend::cuda::gemm(CUBLAS_OP_T, CUBLAS_OP_N, V, N, C, 1.0f, gw.data(), C, gx.data(), C, 0.0f, gy.data(), Vp);
+    });
+    std::printf("{\"bench\":\"proxy_cuda_gemms\",\"model\":\"%s\",\"math\":\"%s\",%s,"
+                "\"lm_head_fwd_padded_ms\":%.3f,\"lm_head_fwd_padded_tflops\":%.1f,\"step_gemm_ms\":%.3f,"
+                "\"step_gemm_tflops\":%.1f}\n",
+                pr.name, tf32 ? "tf32" : "fp32", rows.c_str(), tpad, lm_f / (tpad * 1e9), total,
+                total_flops / (total * 1e9));
     std::fflush(stdout);
     for (auto& e : ev) cudaEventDestroy(e);
   }

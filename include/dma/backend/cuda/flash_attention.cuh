@@ -39,12 +39,17 @@ using FragBRow = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32
 using FragBCol = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major>;
 using FragC = wmma::fragment<wmma::accumulator, 16, 16, 8, float>;
 
-// Loads an operand fragment; rounds it to TF32 unless Precise (then mma() splits it).
-template <bool Precise, class Frag>
+// Loads an operand fragment; rounds it to TF32 unless Precise (then mma() splits it) or the
+// shared tile was rounded when it was filled (Rounded: q/k/v/dO tiles, see load_tile).
+template <bool Precise, bool Rounded = false, class Frag>
 __device__ __forceinline__ void load(Frag& f, const float* p, unsigned ld) {
   wmma::load_matrix_sync(f, p, ld);
-  if constexpr (!Precise)
+  if constexpr (!Precise && !Rounded)
     for (int i = 0; i < f.num_elements; ++i) f.x[i] = wmma::__float_to_tf32(f.x[i]);
+}
+__device__ __forceinline__ float4 tf32x4(float4 v) {
+  return make_float4(wmma::__float_to_tf32(v.x), wmma::__float_to_tf32(v.y), wmma::__float_to_tf32(v.z),
+                     wmma::__float_to_tf32(v.w));
 }
 template <class Frag>
 __device__ __forceinline__ void split(const Frag& f, Frag& hi, Frag& lo) {
@@ -73,8 +78,9 @@ __device__ __forceinline__ void mma(FragC& c, const FragA& a, const FB& b) {
 
 // Loads rows t0..t0+63 of one head's HS-wide slice of a row-major [Bn*T, stride] array into a
 // shared tile (row stride kLd), zero rows beyond T. With rope tables, rotates each (i, i + HS/2)
-// pair by the position's angle (sign +1: RoPE, as backend/cuda/rope.cuh).
-template <int HS>
+// pair by the position's angle (sign +1: RoPE, as backend/cuda/rope.cuh). Round: store the values
+// rounded to TF32 (once per tile instead of once per fragment load in every warp).
+template <int HS, bool Round>
 __device__ __forceinline__ void load_tile(float* dst, const float* src, std::size_t row0,
                                           std::size_t stride, int t0, int T, const float* cos_t,
                                           const float* sin_t) {
@@ -95,6 +101,10 @@ __device__ __forceinline__ void load_tile(float* dst, const float* src, std::siz
         y2 = make_float4(x2.x * c.x + x1.x * n.x, x2.y * c.y + x1.y * n.y, x2.z * c.z + x1.z * n.z,
                          x2.w * c.w + x1.w * n.w);
       }
+      if constexpr (Round) {
+        y1 = tf32x4(y1);
+        y2 = tf32x4(y2);
+      }
       *reinterpret_cast<float4*>(dst + r * LD + j) = y1;
       *reinterpret_cast<float4*>(dst + r * LD + j + H2) = y2;
     }
@@ -104,6 +114,7 @@ __device__ __forceinline__ void load_tile(float* dst, const float* src, std::siz
       const int r = i / R4, j = (i - r * R4) * 4, t = t0 + r;
       float4 y = make_float4(0.f, 0.f, 0.f, 0.f);
       if (t < T) y = *reinterpret_cast<const float4*>(src + (row0 + std::size_t(t)) * stride + j);
+      if constexpr (Round) y = tf32x4(y);
       *reinterpret_cast<float4*>(dst + r * LD + j) = y;
     }
   }
@@ -144,36 +155,43 @@ __device__ __forceinline__ void store_rows(float* dst, std::size_t row0, std::si
 }
 
 // out[16 x 64] (row stride kLd) = a[16 x HS] (register fragments) . B^T where B is a 64 x HS
-// shared tile: the scores of 16 rows against 64 keys (or dP = dO V^T).
+// shared tile: the scores of 16 rows against 64 keys (or dP = dO V^T). Only the 16-column chunks
+// n_begin <= n < n_end are computed (the others are wholly masked for this warp's rows: causal
+// skipping inside the diagonal tile; their contents are stale and must not be read unmasked).
 template <int HS, bool Precise>
-__device__ __forceinline__ void rows_times_tile_t(float* out, const FragA (&a)[HS / 8], const float* B) {
+__device__ __forceinline__ void rows_times_tile_t(float* out, const FragA (&a)[HS / 8], const float* B,
+                                                  int n_begin, int n_end) {
   constexpr int LD = kLd<HS>;
 #pragma unroll
   for (int n = 0; n < kTile / 16; ++n) {
+    if (n < n_begin || n >= n_end) continue;  // warp-uniform
     FragC acc;
     wmma::fill_fragment(acc, 0.f);
 #pragma unroll
     for (int kk = 0; kk < HS / 8; ++kk) {
       FragBCol b;  // b[k][j] = B[n*16 + j][kk*8 + k]
-      load<Precise>(b, B + n * 16 * LD + kk * 8, LD);
+      load<Precise, true>(b, B + n * 16 * LD + kk * 8, LD);
       mma<Precise>(acc, a[kk], b);
     }
     wmma::store_matrix_sync(out + n * 16, acc, LD, wmma::mem_row_major);
   }
 }
 
-// acc[16 x HS] += P[16 x 64] (shared, row stride kLd) . B[64 x HS] (shared tile).
+// acc[16 x HS] += P[16 x 64] (shared, row stride kLd) . B[64 x HS] (shared tile), over the
+// 8-wide chunks kk_begin <= kk < kk_end of P's columns (the others are zero for this warp).
 template <int HS, bool Precise>
-__device__ __forceinline__ void accumulate_p_times_tile(FragC (&acc)[HS / 16], const float* P, const float* B) {
+__device__ __forceinline__ void accumulate_p_times_tile(FragC (&acc)[HS / 16], const float* P, const float* B,
+                                                        int kk_begin, int kk_end) {
   constexpr int LD = kLd<HS>;
 #pragma unroll
   for (int kk = 0; kk < kTile / 8; ++kk) {
+    if (kk < kk_begin || kk >= kk_end) continue;  // warp-uniform
     FragA a;
     load<Precise>(a, P + kk * 8, LD);
 #pragma unroll
     for (int n = 0; n < HS / 16; ++n) {
       FragBRow b;
-      load<Precise>(b, B + kk * 8 * LD + n * 16, LD);
+      load<Precise, true>(b, B + kk * 8 * LD + n * 16, LD);
       mma<Precise>(acc[n], a, b);
     }
   }
@@ -198,24 +216,26 @@ __global__ void __launch_bounds__(kBlockThreads) forward(float* out, float* lse,
   const std::size_t row0 = std::size_t(b) * T, stride = 3 * std::size_t(C);
   const float* qbase = qkv + std::size_t(h) * HS;
 
-  load_tile<HS>(Qs, qbase, row0, stride, q0, T, cos_t, sin_t);
+  load_tile<HS, !Precise>(Qs, qbase, row0, stride, q0, T, cos_t, sin_t);
   __syncthreads();
   float* Sw = Qs + warp * 16 * LD;
   FragA qf[HS / 8];
 #pragma unroll
-  for (int kk = 0; kk < HS / 8; ++kk) load<Precise>(qf[kk], Sw + kk * 8, LD);
+  for (int kk = 0; kk < HS / 8; ++kk) load<Precise, true>(qf[kk], Sw + kk * 8, LD);
   __syncwarp();
 
   // lane: row r = lane / 2 of the warp's 16, columns par, par + 2, ..., par + 62
   const int r = int(lane >> 1), par = int(lane & 1), q = q0 + int(warp) * 16 + r;
   const bool row_ok = q < T;
+  const int q_hi = q0 + int(warp) * 16 + 15;  // the warp's last row: key chunks past it are masked
+  auto n_end = [q_hi](int k0) { return min(kTile / 16, (q_hi - k0) / 16 + 1); };
   float m = -INFINITY, l = 0.f;
   for (int j = 0; j <= qt; ++j) {
     const int k0 = j * kTile;
     __syncthreads();
-    load_tile<HS>(Ks, qbase + C, row0, stride, k0, T, cos_t, sin_t);
+    load_tile<HS, !Precise>(Ks, qbase + C, row0, stride, k0, T, cos_t, sin_t);
     __syncthreads();
-    rows_times_tile_t<HS, Precise>(Sw, qf, Ks);
+    rows_times_tile_t<HS, Precise>(Sw, qf, Ks, 0, n_end(k0));
     __syncwarp();
     float mt = -INFINITY;
     for (int c = par; c < kTile; c += 2)
@@ -243,17 +263,18 @@ __global__ void __launch_bounds__(kBlockThreads) forward(float* out, float* lse,
   for (int j = 0; j <= qt; ++j) {
     const int k0 = j * kTile;
     __syncthreads();
-    load_tile<HS>(Ks, qbase + C, row0, stride, k0, T, cos_t, sin_t);
-    load_tile<HS>(Vs, qbase + 2 * C, row0, stride, k0, T, nullptr, nullptr);
+    load_tile<HS, !Precise>(Ks, qbase + C, row0, stride, k0, T, cos_t, sin_t);
+    load_tile<HS, !Precise>(Vs, qbase + 2 * C, row0, stride, k0, T, nullptr, nullptr);
     __syncthreads();
-    rows_times_tile_t<HS, Precise>(Sw, qf, Ks);
+    const int ne = n_end(k0);
+    rows_times_tile_t<HS, Precise>(Sw, qf, Ks, 0, ne);
     __syncwarp();
     for (int c = par; c < kTile; c += 2) {
       float& s = Sw[r * LD + c];
       s = (row_ok && k0 + c <= q) ? expf(s * scale - L) : 0.f;
     }
     __syncwarp();
-    accumulate_p_times_tile<HS, Precise>(acc, Sw, Vs);
+    accumulate_p_times_tile<HS, Precise>(acc, Sw, Vs, 0, 2 * ne);
     __syncwarp();
   }
 #pragma unroll
@@ -296,16 +317,16 @@ __global__ void __launch_bounds__(kBlockThreads) backward_kv(float* dqkv, const 
   const std::size_t row0 = std::size_t(b) * T, stride = 3 * std::size_t(C);
   const float* qbase = qkv + std::size_t(h) * HS;
 
-  load_tile<HS>(R, qbase + C, row0, stride, k0, T, cos_t, sin_t);
-  load_tile<HS>(R + kTile * LD, qbase + 2 * C, row0, stride, k0, T, nullptr, nullptr);
+  load_tile<HS, !Precise>(R, qbase + C, row0, stride, k0, T, cos_t, sin_t);
+  load_tile<HS, !Precise>(R + kTile * LD, qbase + 2 * C, row0, stride, k0, T, nullptr, nullptr);
   __syncthreads();
   float* Pt = R + warp * 16 * LD;             // this warp's K rows, then P^T
   float* dSt = R + (kTile + warp * 16) * LD;  // this warp's V rows, then dS^T
   FragA kf[HS / 8], vf[HS / 8];
 #pragma unroll
   for (int kk = 0; kk < HS / 8; ++kk) {
-    load<Precise>(kf[kk], Pt + kk * 8, LD);
-    load<Precise>(vf[kk], dSt + kk * 8, LD);
+    load<Precise, true>(kf[kk], Pt + kk * 8, LD);
+    load<Precise, true>(vf[kk], dSt + kk * 8, LD);
   }
   __syncwarp();
   FragC dk[HS / 16], dv[HS / 16];
@@ -318,27 +339,29 @@ __global__ void __launch_bounds__(kBlockThreads) backward_kv(float* dqkv, const 
   for (int it = kt; it < ntiles; ++it) {
     const int q0 = it * kTile;
     __syncthreads();
-    load_tile<HS>(Qs, qbase, row0, stride, q0, T, cos_t, sin_t);
-    load_tile<HS>(dOs, dout + std::size_t(h) * HS, row0, C, q0, T, nullptr, nullptr);
+    load_tile<HS, !Precise>(Qs, qbase, row0, stride, q0, T, cos_t, sin_t);
+    load_tile<HS, !Precise>(dOs, dout + std::size_t(h) * HS, row0, C, q0, T, nullptr, nullptr);
     for (int i = threadIdx.x; i < kTile; i += kBlockThreads) {
       const int q = q0 + i;
       lse_s[i] = q < T ? lse[std::size_t(bh) * T + q] : 0.f;
       D_s[i] = q < T ? D[std::size_t(bh) * T + q] : 0.f;
     }
     __syncthreads();
-    rows_times_tile_t<HS, Precise>(Pt, kf, Qs);    // S^T = K Q^T
-    rows_times_tile_t<HS, Precise>(dSt, vf, dOs);  // dP^T = V dO^T
+    // on the diagonal tile, query chunks below this warp's first key are wholly masked
+    const int nb = q0 == k0 ? int(warp) : 0;
+    rows_times_tile_t<HS, Precise>(Pt, kf, Qs, nb, kTile / 16);    // S^T = K Q^T
+    rows_times_tile_t<HS, Precise>(dSt, vf, dOs, nb, kTile / 16);  // dP^T = V dO^T
     __syncwarp();
     for (int c = par; c < kTile; c += 2) {
       const int q = q0 + c;
       const bool ok = q < T && q >= key;
       const float p = ok ? expf(Pt[r * LD + c] * scale - lse_s[c]) : 0.f;
+      dSt[r * LD + c] = ok ? p * (dSt[r * LD + c] - D_s[c]) * scale : 0.f;  // select: skipped chunks are stale
       Pt[r * LD + c] = p;
-      dSt[r * LD + c] = p * (dSt[r * LD + c] - D_s[c]) * scale;
     }
     __syncwarp();
-    accumulate_p_times_tile<HS, Precise>(dv, Pt, dOs);  // dV += P^T dO
-    accumulate_p_times_tile<HS, Precise>(dk, dSt, Qs);  // dK += dS^T Q
+    accumulate_p_times_tile<HS, Precise>(dv, Pt, dOs, 2 * nb, kTile / 8);  // dV += P^T dO
+    accumulate_p_times_tile<HS, Precise>(dk, dSt, Qs, 2 * nb, kTile / 8);  // dK += dS^T Q
     __syncwarp();
   }
 #pragma unroll
@@ -370,16 +393,16 @@ __global__ void __launch_bounds__(kBlockThreads) backward_q(float* dqkv, const f
   const std::size_t row0 = std::size_t(b) * T, stride = 3 * std::size_t(C);
   const float* qbase = qkv + std::size_t(h) * HS;
 
-  load_tile<HS>(R, qbase, row0, stride, q0, T, cos_t, sin_t);
-  load_tile<HS>(R + kTile * LD, dout + std::size_t(h) * HS, row0, C, q0, T, nullptr, nullptr);
+  load_tile<HS, !Precise>(R, qbase, row0, stride, q0, T, cos_t, sin_t);
+  load_tile<HS, !Precise>(R + kTile * LD, dout + std::size_t(h) * HS, row0, C, q0, T, nullptr, nullptr);
   __syncthreads();
   float* Sw = R + warp * 16 * LD;
   float* dSw = R + (kTile + warp * 16) * LD;
   FragA qf[HS / 8], of[HS / 8];
 #pragma unroll
   for (int kk = 0; kk < HS / 8; ++kk) {
-    load<Precise>(qf[kk], Sw + kk * 8, LD);
-    load<Precise>(of[kk], dSw + kk * 8, LD);
+    load<Precise, true>(qf[kk], Sw + kk * 8, LD);
+    load<Precise, true>(of[kk], dSw + kk * 8, LD);
   }
   __syncwarp();
   FragC dq[HS / 16];
@@ -389,22 +412,24 @@ __global__ void __launch_bounds__(kBlockThreads) backward_q(float* dqkv, const f
   const bool row_ok = q < T;
   const float Lq = row_ok ? lse[std::size_t(bh) * T + q] : 0.f;
   const float Dq = row_ok ? D[std::size_t(bh) * T + q] : 0.f;
+  const int q_hi = q0 + int(warp) * 16 + 15;
   for (int j = 0; j <= qt; ++j) {
     const int k0 = j * kTile;
     __syncthreads();
-    load_tile<HS>(Ks, qbase + C, row0, stride, k0, T, cos_t, sin_t);
-    load_tile<HS>(Vs, qbase + 2 * C, row0, stride, k0, T, nullptr, nullptr);
+    load_tile<HS, !Precise>(Ks, qbase + C, row0, stride, k0, T, cos_t, sin_t);
+    load_tile<HS, !Precise>(Vs, qbase + 2 * C, row0, stride, k0, T, nullptr, nullptr);
     __syncthreads();
-    rows_times_tile_t<HS, Precise>(Sw, qf, Ks);   // S = Q K^T
-    rows_times_tile_t<HS, Precise>(dSw, of, Vs);  // dP = dO V^T
+    const int ne = min(kTile / 16, (q_hi - k0) / 16 + 1);  // key chunks past the warp's last row: masked
+    rows_times_tile_t<HS, Precise>(Sw, qf, Ks, 0, ne);   // S = Q K^T
+    rows_times_tile_t<HS, Precise>(dSw, of, Vs, 0, ne);  // dP = dO V^T
     __syncwarp();
     for (int c = par; c < kTile; c += 2) {
       const bool ok = row_ok && k0 + c <= q;
       const float p = ok ? expf(Sw[r * LD + c] * scale - Lq) : 0.f;
-      dSw[r * LD + c] = p * (dSw[r * LD + c] - Dq) * scale;
+      dSw[r * LD + c] = ok ? p * (dSw[r * LD + c] - Dq) * scale : 0.f;  // select: skipped chunks are stale
     }
     __syncwarp();
-    accumulate_p_times_tile<HS, Precise>(dq, dSw, Ks);  // dQ += dS K
+    accumulate_p_times_tile<HS, Precise>(dq, dSw, Ks, 0, 2 * ne);  // dQ += dS K
     __syncwarp();
   }
 #pragma unroll
