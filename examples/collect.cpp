@@ -15,6 +15,10 @@
 #include <dma/core/config.hpp>
 #include <dma/env/sim.hpp>
 #include <dma/reward/balanced.hpp>
+#if __has_include(<dma/env/cpt.hpp>)
+#include <dma/env/cpt.hpp>
+#define DMA_COLLECT_HAS_CPT 1
+#endif
 
 #include <cstdio>
 #include <filesystem>
@@ -134,8 +138,29 @@ int main(int argc, char** argv) {
       return finish(rep, job, dma::collect::to_string(job.opt.mode));
 #endif
     }
-    if (kind == "cpt")
-      dma::fail(cfg.source(), ": key 'env': \"cpt\" (env::Cpt on the LLM proxy) is not wired into this build yet");
+    if (kind == "cpt") {
+#if defined(DMA_COLLECT_HAS_CPT)
+      // The world (data, cached base model, evaluation sets) is built once, before any worker
+      // exists: threads share it, worker processes inherit it through fork().
+      const dma::Json cj = job.context.value("env_config", dma::Json::object());
+      const auto cc = dma::env::CptConfig::from_json(cj, cfg.source() + ":env.cpt");
+      const auto world = dma::env::CptWorld<>::create(cc, job.opt.progress);
+      job.context["world"] = std::to_string(world->fingerprint());
+      using Env = dma::env::Cpt<>;
+      dma::collect::Campaign<Env, Reward, Gen> campaign(job.plan, [world](std::uint64_t seed) { return Env(world, seed); },
+                                                        Reward{}, Gen{}, job.context);
+#if defined(DMA_WITH_MPI)
+      const auto rep = dma::collect::run_mpi(campaign, job.out, job.opt);
+      if (mpi.rank() != 0) return 0;
+      return finish(rep, job, ("mpi x" + std::to_string(mpi.size())).c_str());
+#else
+      const auto rep = campaign.run(job.out, job.opt);
+      return finish(rep, job, dma::collect::to_string(job.opt.mode));
+#endif
+#else
+      dma::fail(cfg.source(), ": key 'env': \"cpt\" needs env::Cpt (dma/env/cpt.hpp), which this build does not have");
+#endif
+    }
     dma::fail(cfg.source(), ": key 'env': expected \"sim\" or \"cpt\", got \"", kind, "\"");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "collect: %s\n", e.what());
