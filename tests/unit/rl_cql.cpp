@@ -51,6 +51,7 @@ dma::rl::CqlConfig bandit_config(double alpha) {
   c.batch = 8;
   c.warmup_epochs = 10;
   c.bc_weight = 0.0;  // pure Q maximisation: whatever the critic believes, the actor follows
+  c.q_weight = 1.0;
   c.actor_adam.lr = 3e-3;
   c.seed = 4;
   return c;
