@@ -21,6 +21,8 @@ std::atomic<long> g_eigen_asserts{0};
     if (!(x)) g_eigen_asserts.fetch_add(1);                 \
   } while (0)
 
+// GCC flags free() inside a replacement operator delete as mismatched; that pairing is the point.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t n) {
   if (g_armed.load(std::memory_order_relaxed)) g_news.fetch_add(1);
   if (void* p = std::malloc(n ? n : 1)) return p;
