@@ -1,9 +1,13 @@
 // examples/quickstart_sim.cpp: the whole loop on the simulated environment, in seconds.
-// collect trajectories on simulated instances of several domain counts -> (train the agent:
-// wired in by the lead, see "AGENTS" below) -> deploy the baselines, a closed-loop rule and the
+// collect trajectories on simulated instances of several domain counts -> train the agent (SFT,
+// then CQL from the SFT agent) -> deploy both agents, the baselines, a closed-loop rule and the
 // oracle on held-out instances (new seeds, including domain counts never seen in training) ->
 // print the results table and write results.json, the trajectory store and its .npz under --out.
-// Options: --out DIR, --train_instances N, --per_instance N, --heldout N, --seeds N, --quiet.
+// Options: --out DIR, --train_instances N, --per_instance N, --heldout N, --seeds N, --quiet,
+// --sft_epochs N, --cql_epochs N (small values make the integration test fast), --branches N,
+// --heldout_base N (900000: the reported held-out seeds; tune on another base, e.g. 500000),
+// --cql_actor td3bc|awr, --awr_beta X, --awr_max_weight X, --bc_weight X, --q_weight X, --alpha X.
+#include <dma/agent/agent.hpp>
 #include <dma/collect/collector.hpp>
 #include <dma/collect/mixed.hpp>
 #include <dma/collect/npz.hpp>
@@ -11,19 +15,24 @@
 #include <dma/core/config.hpp>
 #include <dma/env/sim.hpp>
 #include <dma/env/sim_oracle.hpp>
+#include <dma/mixers/agent.hpp>
 #include <dma/mixers/episode.hpp>
 #include <dma/mixers/fixed.hpp>
 #include <dma/mixers/target_only.hpp>
 #include <dma/mixers/uniform.hpp>
 #include <dma/reward/balanced.hpp>
+#include <dma/rl/cql.hpp>
+#include <dma/rl/sft.hpp>
 #include <dma/space/runtime.hpp>
 #include <dma/trainer/trainer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 
 namespace {
 
@@ -92,6 +101,7 @@ int main(int argc, char** argv) try {
   const auto per_instance = cfg.get<std::size_t>("per_instance", 8);
   const auto n_heldout = cfg.get<std::size_t>("heldout", 24);
   const auto n_seeds = cfg.get<std::size_t>("seeds", 2);
+  const auto heldout_base = cfg.get<std::uint64_t>("heldout_base", 900000);
   const bool quiet = cfg.get<bool>("quiet", false);
   std::filesystem::create_directories(out);
 
@@ -115,7 +125,7 @@ int main(int argc, char** argv) try {
   dma::collect::CollectOptions copt;
   copt.per_instance = per_instance;
   copt.prefix_stages = 3;
-  copt.branches = 4;
+  copt.branches = cfg.get<std::size_t>("branches", 4);
   copt.seed = 7;
   auto store = dma::collect::StoreWriter::create(out / "trajectories.dmat",
                                                  dma::Json{{"family", family.to_json()}, {"example", "quickstart_sim"}},
@@ -141,9 +151,30 @@ int main(int argc, char** argv) try {
   }
   std::printf("carried static share (tuned on the training instances): %.2f; %.2f s\n", best_share, since(t0));
 
-  // ---- AGENTS: the lead wires agent training here, e.g.
-  //   dma::agent::Agent agent(cfg_agent, 1); dma::rl::Sft{}.fit(data, agent); ...
-  //   methods.emplace_back(dma::mixers::AgentMixer(std::make_shared<const dma::agent::Agent>(agent), "agent-rl"));
+  // ---- AGENTS: SFT on the best trajectories, then CQL starting from the SFT agent ----------
+  dma::rl::SftConfig sft_cfg;
+  sft_cfg.epochs = cfg.get<int>("sft_epochs", sft_cfg.epochs);
+  dma::rl::CqlConfig cql_cfg;
+  cql_cfg.epochs = cfg.get<int>("cql_epochs", cql_cfg.epochs);
+  cql_cfg.warmup_epochs = cfg.get<int>("cql_warmup", std::min(cql_cfg.warmup_epochs, cql_cfg.epochs / 2));
+  const std::string actor_mode = cfg.get<std::string>("cql_actor", "td3bc");
+  if (actor_mode != "td3bc" && actor_mode != "awr")
+    dma::fail(cfg.source(), ": field 'cql_actor': expected 'td3bc' or 'awr', got '", actor_mode, "'");
+  cql_cfg.actor = actor_mode == "awr" ? dma::rl::ActorMode::Awr : dma::rl::ActorMode::Td3Bc;
+  cql_cfg.awr_beta = cfg.get<double>("awr_beta", cql_cfg.awr_beta);
+  cql_cfg.awr_max_weight = cfg.get<double>("awr_max_weight", cql_cfg.awr_max_weight);
+  cql_cfg.awr_weight = cfg.get<double>("awr_weight", cql_cfg.awr_weight);
+  cql_cfg.bc_weight = cfg.get<double>("bc_weight", cql_cfg.bc_weight);
+  cql_cfg.q_weight = cfg.get<double>("q_weight", cql_cfg.q_weight);
+  cql_cfg.alpha = cfg.get<double>("alpha", cql_cfg.alpha);
+  dma::agent::Agent agent({}, 1);
+  const dma::rl::LearnReport sft_report = dma::rl::Sft(sft_cfg).fit(data, agent);
+  const auto sft_agent = std::make_shared<const dma::agent::Agent>(agent);
+  const dma::rl::LearnReport cql_report = dma::rl::Cql(cql_cfg).fit(data, agent);
+  const auto cql_agent = std::make_shared<const dma::agent::Agent>(agent);
+  std::printf("agent (%zu parameters): sft %.2f s (%zu updates), cql %.2f s (%zu updates)\n",
+              agent.num_parameters(), sft_report.seconds, sft_report.updates, cql_report.seconds,
+              cql_report.updates);
 
   // ---- compare on held-out instances ------------------------------------------------------------
   t0 = Clock::now();
@@ -153,12 +184,14 @@ int main(int argc, char** argv) try {
   methods.emplace_back(dma::mixers::FixedRatio(0.5));
   methods.emplace_back(dma::mixers::FixedRatio(best_share, "static_carried"));
   methods.emplace_back(WatchTarget(best_share));
+  methods.emplace_back(dma::mixers::AgentMixer(sft_agent, "agent-sft"));
+  methods.emplace_back(dma::mixers::AgentMixer(cql_agent, "agent-cql"));
 
   std::vector<dma::trainer::Instance> heldout;
   for (std::size_t i = 0; i < n_heldout; ++i) {
     const std::size_t D = heldout_domains[i % heldout_domains.size()];
     const bool seen = std::find(train_domains.begin(), train_domains.end(), D) != train_domains.end();
-    heldout.push_back({900000 + 1000 * i + D, "D=" + std::to_string(D) + (seen ? "" : " (unseen D)")});
+    heldout.push_back({heldout_base + 1000 * i + D, "D=" + std::to_string(D) + (seen ? "" : " (unseen D)")});
   }
   std::vector<std::uint64_t> run_seeds;
   for (std::size_t s = 0; s < n_seeds; ++s) run_seeds.push_back(11 + s);
@@ -217,8 +250,11 @@ int main(int argc, char** argv) try {
   results["collection"] = {{"trajectories", data.size()}, {"instances", train.size()},
                            {"stages_simulated", cs.env_stages}, {"stages_saved_by_prefix_sharing", cs.stages_saved},
                            {"seconds", t_collect}};
+  results["learners"] = {{"sft", sft_report.to_json()}, {"cql", cql_report.to_json()}};
+  results["agent"] = {{"config", agent.config().to_json()}, {"parameters", agent.num_parameters()}};
   results["run_seeds"] = run_seeds;
-  results["seconds"] = {{"collect", t_collect}, {"compare", t_compare}, {"total", since(t_start)}};
+  results["seconds"] = {{"collect", t_collect}, {"sft", sft_report.seconds}, {"cql", cql_report.seconds},
+                        {"compare", t_compare}, {"total", since(t_start)}};
   dma::save_json(out / "results.json", results);
   std::printf("\nwrote %s, trajectories.dmat, trajectories.npz; total %.2f s\n", (out / "results.json").c_str(),
               since(t_start));

@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
+#include <string>
 
 TEST_CASE("quickstart sim: a small run writes results.json with the oracle on top", "[integration][cpu]") {
   const std::filesystem::path exe = std::filesystem::path(DMA_BINARY_DIR) / "examples" / "quickstart_sim";
@@ -15,7 +17,7 @@ TEST_CASE("quickstart sim: a small run writes results.json with the oracle on to
   }
   const auto out = std::filesystem::temp_directory_path() / ("dma_qs_" + std::to_string(::getpid()));
   const std::string cmd = exe.string() + " --out " + out.string() +
-                          " --train_instances 4 --per_instance 4 --heldout 6 --seeds 1 --quiet > /dev/null";
+                          " --train_instances 4 --per_instance 4 --heldout 6 --seeds 1 --sft_epochs 3 --cql_epochs 2 --quiet > /dev/null";
   REQUIRE(std::system(cmd.c_str()) == 0);
   const auto j = dma::load_json(out / "results.json");
   const auto& all = j["summary"]["all"];
@@ -26,6 +28,14 @@ TEST_CASE("quickstart sim: a small run writes results.json with the oracle on to
   }
   CHECK(oracle >= best_other);
   CHECK(j["summary"].contains("D=5 (unseen D)"));
+  // Both agents were trained and deployed; their learners' reports are kept.
+  std::set<std::string> names;
+  for (const auto& s : all) names.insert(s["method"].get<std::string>());
+  CHECK(names.count("agent-sft") == 1);
+  CHECK(names.count("agent-cql") == 1);
+  CHECK(j["learners"]["sft"]["trajectories"].get<std::size_t>() > 0);
+  CHECK(j["learners"]["cql"]["trajectories"].get<std::size_t>() == 16);
+  CHECK(j["learners"]["cql"]["curve"].size() == 2);
   CHECK(dma::collect::read_store(out / "trajectories.dmat").size() == 16);
   CHECK(std::filesystem::file_size(out / "trajectories.npz") > 1000);
   std::filesystem::remove_all(out);

@@ -31,6 +31,12 @@
 
 namespace dma::rl {
 
+// How the actor is extracted from the conservative critic.
+enum class ActorMode {
+  Td3Bc,  // follow dQ/da through the mixture, plus a behaviour-cloning term (TD3+BC)
+  Awr,    // advantage-weighted regression onto the dataset's actions (AWR / IQL-style extraction)
+};
+
 // What the actor's behaviour-cloning term pulls toward.
 enum class BcTarget {
   WarmStart,  // the policy the learner was given (e.g. the SFT agent): CQL refines it
@@ -59,6 +65,12 @@ struct CqlConfig {
   double q_weight = 0.05;     // weight of Q in the actor loss (Q in units of the returns' RMS);
                               // larger values hurt on the sim (0.2: gap 0.59, 1.0: < 0; docs/AGENT.md)
   double bc_weight = 1.0;     // weight of the cross-entropy to the BC target
+  ActorMode actor = ActorMode::Td3Bc;
+  // Awr: weight exp(A_t / awr_beta), clipped at awr_max_weight, on the cross-entropy to the
+  // data's action a_t; A_t = min_k Q_k(h_t, a_t) - min_k Q_k(h_t, pi(h_t)) (Q in RMS-return units).
+  double awr_beta = 0.1;
+  double awr_max_weight = 20.0;
+  double awr_weight = 1.0;    // weight of the advantage-weighted term in the actor loss
   BcTarget bc_target = BcTarget::WarmStart;
   bool normalize_rewards = true;
   bool refit_feature_norm = false;
@@ -74,6 +86,8 @@ struct CqlConfig {
                 {"policy_samples", policy_samples}, {"random_samples", random_samples},
                 {"random_concentration", random_concentration}, {"warmup_epochs", warmup_epochs},
                 {"actor_every", actor_every}, {"q_weight", q_weight}, {"bc_weight", bc_weight},
+                {"actor", actor == ActorMode::Td3Bc ? "td3bc" : "awr"}, {"awr_beta", awr_beta},
+                {"awr_max_weight", awr_max_weight}, {"awr_weight", awr_weight},
                 {"bc_target", bc_target == BcTarget::WarmStart ? "warm_start" : "dataset"},
                 {"normalize_rewards", normalize_rewards}, {"seed", seed}};
   }
@@ -89,6 +103,8 @@ class Cql {
       fail("cql config: need alpha >= 0, temperature > 0 and some sampled actions when alpha > 0");
     if (!(m_cfg.discount >= 0 && m_cfg.discount <= 1)) fail("cql config: discount must be in [0, 1]");
     if (!(m_cfg.tau > 0 && m_cfg.tau <= 1)) fail("cql config: tau must be in (0, 1]");
+    if (!(m_cfg.awr_beta > 0) || !(m_cfg.awr_max_weight > 0))
+      fail("cql config: awr_beta and awr_max_weight must be > 0");
   }
 
   LearnReport fit(const std::vector<Trajectory>& data, agent::Agent& a) const {
@@ -190,6 +206,7 @@ class Cql {
   struct CriticParts {
     double total = 0, td = 0, penalty = 0, data_q = 0;
     agent::Mat E, H;  // the critic trunk's outputs, reused by the actor step (one Adam step old)
+    agent::Mat q_data;  // tokens x heads: Q of the data's actions (rows >= S unused)
   };
 
   // Accumulates the critic's gradient for one episode into a.critic_params().
@@ -239,6 +256,7 @@ class Cql {
     parts.H = tr.H.value();
     parts.td = td.scalar();
     parts.data_q = q.value().topRows(S).mean();
+    parts.q_data = q.value();
     Var total = td;
     if (m_cfg.alpha > 0) {
       const int N = m_cfg.policy_samples + m_cfg.random_samples;
@@ -287,13 +305,28 @@ class Cql {
     Mat qmask = Mat::Zero(T, heads);
     qmask.topRows(S).setConstant(1.0 / double(S * heads));
     const double mean_q = q.value().topRows(S).mean();
-    // TD3+BC divides by the batch's mean |Q|; our Q is already in units of the returns' RMS, and
-    // that division explodes when Q crosses 0 (it did here), so lambda is the constant weight.
-    const double lambda = m_cfg.q_weight;
     Mat ce = Mat::Zero(T, D);
     ce.topRows(S) = -bc_target / double(S);
-    const Var loss = add(agent::scale(weighted_sum(q, qmask), -lambda),
-                         agent::scale(weighted_sum(pi.log_mix, ce), m_cfg.bc_weight));
+    Var loss;
+    if (m_cfg.actor == ActorMode::Awr) {
+      // Advantage-weighted regression (Peng et al. 2019; as policy extraction in IQL, Kostrikov
+      // et al. 2021): maximise sum_t w_t log pi(a_t | h_t), w_t = min(exp(A_t/beta), w_max),
+      // with A_t from the conservative critic; the policy's own action is the baseline V(h_t).
+      Mat wce = Mat::Zero(T, D);
+      for (Eigen::Index r = 0; r < S; ++r) {
+        const double adv = critic_out.q_data.row(r).minCoeff() - q.value().row(r).minCoeff();
+        const double w = std::min(std::exp(adv / m_cfg.awr_beta), m_cfg.awr_max_weight);
+        wce.row(r) = -w * e.actions.row(r) / double(S);
+      }
+      loss = add(agent::scale(weighted_sum(pi.log_mix, wce), m_cfg.awr_weight),
+                 agent::scale(weighted_sum(pi.log_mix, ce), m_cfg.bc_weight));
+    } else {
+      // TD3+BC divides by the batch's mean |Q|; our Q is already in units of the returns' RMS, and
+      // that division explodes when Q crosses 0 (it did here), so lambda is the constant weight.
+      const double lambda = m_cfg.q_weight;
+      loss = add(agent::scale(weighted_sum(q, qmask), -lambda),
+                 agent::scale(weighted_sum(pi.log_mix, ce), m_cfg.bc_weight));
+    }
     t.backward(loss);
     return mean_q;
   }
