@@ -13,10 +13,12 @@
 #include <string>
 #include <vector>
 
+// cpt_data.hpp (data/shard.hpp) first: shard.hpp's write_shard_set names detail::concat, which
+// does not resolve once data/benchmarks.hpp has opened dma::data::detail.
+#include "dma/env/cpt_data.hpp"
 #include "dma/core/error.hpp"
 #include "dma/core/types.hpp"
 #include "dma/data/benchmarks.hpp"
-#include "dma/env/cpt_data.hpp"
 #include "dma/eval/scorers.hpp"
 #include "dma/model/llama.hpp"
 #include "dma/model/scorer.hpp"
