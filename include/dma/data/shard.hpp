@@ -262,7 +262,7 @@ void write_shard_set(const Space& space, const std::filesystem::path& dir, const
     std::size_t tokens = 0;
     for (const auto& d : docs.train) tokens += tok.encode(d.text).size() + 1;
     domains.push_back({{"name", name}, {"field", to_string(space.field(i))},
-                       {"train", detail::concat(name, ".train.tok")}, {"heldout", detail::concat(name, ".heldout.docs")},
+                       {"train", dma::detail::concat(name, ".train.tok")}, {"heldout", dma::detail::concat(name, ".heldout.docs")},
                        {"tokens", tokens}, {"documents", docs.train.size()}, {"heldout_documents", docs.heldout.size()}});
     progress.tick(name);
   }
