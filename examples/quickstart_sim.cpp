@@ -6,7 +6,8 @@
 // Options: --out DIR, --train_instances N, --per_instance N, --heldout N, --seeds N, --quiet,
 // --sft_epochs N, --cql_epochs N (small values make the integration test fast), --branches N,
 // --heldout_base N (900000: the reported held-out seeds; tune on another base, e.g. 500000),
-// --cql_actor td3bc|awr, --awr_beta X, --awr_max_weight X, --bc_weight X, --q_weight X, --alpha X.
+// --q_heads N, --cql_actor td3bc|awr, --awr_beta X, --awr_max_weight X, --bc_weight X,
+// --q_weight X, --alpha X, --mc_mix X.
 #include <dma/agent/agent.hpp>
 #include <dma/collect/collector.hpp>
 #include <dma/collect/mixed.hpp>
@@ -98,7 +99,9 @@ int main(int argc, char** argv) try {
   const dma::Config cfg = dma::Config::from_args(argc, argv);
   const std::filesystem::path out = cfg.get<std::string>("out", "out/quickstart_sim");
   const auto n_train = cfg.get<std::size_t>("train_instances", 24);
-  const auto per_instance = cfg.get<std::size_t>("per_instance", 8);
+  // 16 trajectories per instance from prefixes with 8 branches (384 in all): the critic needs more
+  // than 192 (docs/AGENT.md); collection stays ~2 s.
+  const auto per_instance = cfg.get<std::size_t>("per_instance", 16);
   const auto n_heldout = cfg.get<std::size_t>("heldout", 24);
   const auto n_seeds = cfg.get<std::size_t>("seeds", 2);
   const auto heldout_base = cfg.get<std::uint64_t>("heldout_base", 900000);
@@ -125,7 +128,7 @@ int main(int argc, char** argv) try {
   dma::collect::CollectOptions copt;
   copt.per_instance = per_instance;
   copt.prefix_stages = 3;
-  copt.branches = cfg.get<std::size_t>("branches", 4);
+  copt.branches = cfg.get<std::size_t>("branches", 8);
   copt.seed = 7;
   auto store = dma::collect::StoreWriter::create(out / "trajectories.dmat",
                                                  dma::Json{{"family", family.to_json()}, {"example", "quickstart_sim"}},
@@ -155,7 +158,8 @@ int main(int argc, char** argv) try {
   dma::rl::SftConfig sft_cfg;
   sft_cfg.epochs = cfg.get<int>("sft_epochs", sft_cfg.epochs);
   dma::rl::CqlConfig cql_cfg;
-  cql_cfg.epochs = cfg.get<int>("cql_epochs", cql_cfg.epochs);
+  // 10 epochs over 384 trajectories: the same number of updates as CqlConfig's 20 over 192.
+  cql_cfg.epochs = cfg.get<int>("cql_epochs", 10);
   cql_cfg.warmup_epochs = cfg.get<int>("cql_warmup", std::min(cql_cfg.warmup_epochs, cql_cfg.epochs / 2));
   const std::string actor_mode = cfg.get<std::string>("cql_actor", "td3bc");
   if (actor_mode != "td3bc" && actor_mode != "awr")
@@ -167,7 +171,10 @@ int main(int argc, char** argv) try {
   cql_cfg.bc_weight = cfg.get<double>("bc_weight", cql_cfg.bc_weight);
   cql_cfg.q_weight = cfg.get<double>("q_weight", cql_cfg.q_weight);
   cql_cfg.alpha = cfg.get<double>("alpha", cql_cfg.alpha);
-  dma::agent::Agent agent({}, 1);
+  cql_cfg.mc_mix = cfg.get<double>("mc_mix", cql_cfg.mc_mix);
+  dma::agent::AgentConfig agent_cfg;
+  agent_cfg.q_heads = cfg.get<int>("q_heads", agent_cfg.q_heads);
+  dma::agent::Agent agent(agent_cfg, 1);
   const dma::rl::LearnReport sft_report = dma::rl::Sft(sft_cfg).fit(data, agent);
   const auto sft_agent = std::make_shared<const dma::agent::Agent>(agent);
   const dma::rl::LearnReport cql_report = dma::rl::Cql(cql_cfg).fit(data, agent);

@@ -17,7 +17,8 @@ TEST_CASE("quickstart sim: a small run writes results.json with the oracle on to
   }
   const auto out = std::filesystem::temp_directory_path() / ("dma_qs_" + std::to_string(::getpid()));
   const std::string cmd = exe.string() + " --out " + out.string() +
-                          " --train_instances 4 --per_instance 4 --heldout 6 --seeds 1 --sft_epochs 3 --cql_epochs 2 --quiet > /dev/null";
+                          " --train_instances 4 --per_instance 4 --heldout 6 --seeds 1 --branches 4"
+                          " --sft_epochs 3 --cql_epochs 2 --quiet > /dev/null";
   REQUIRE(std::system(cmd.c_str()) == 0);
   const auto j = dma::load_json(out / "results.json");
   const auto& all = j["summary"]["all"];

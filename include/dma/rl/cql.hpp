@@ -6,7 +6,10 @@
 //            + alpha * sum_k E_t[ T log sum_j exp(Q_k(h_t, a_j)/T) - Q_k(h_t, a_t) ]   (CQL(H), eq. 4)
 //   actor:   TD3+BC (Fujimoto & Gu 2021): -lambda * Q(h_t, pi(h_t)) + beta * CE(target_t, pi(h_t)),
 //            lambda = q_weight (Q is in units of the returns' RMS), the gradient flowing through
-//            the mixture into the policy.
+//            the mixture into the policy (actor = Td3Bc, the default);
+//   or actor = Awr: advantage-weighted regression (Peng et al. 2019; IQL's extraction, Kostrikov
+//            et al. 2021): -sum_t min(exp(A_t/b), w_max) log pi(a_t|h_t) + beta * CE(target_t, pi),
+//            A_t = min_k Q_k(h_t, a_t) - min_k Q_k(h_t, pi(h_t)); the critic (CQL term kept) is the same.
 // The a_j of the log-sum-exp are sampled, since the simplex is continuous: some from a Dirichlet
 // around the (target) policy's mixture (the actions the actor would move to), the rest from a
 // flat Dirichlet (everything else); no importance weights (on the simplex the proposal densities
