@@ -7,7 +7,7 @@
 // --sft_epochs N, --cql_epochs N (small values make the integration test fast), --branches N,
 // --heldout_base N (900000: the reported held-out seeds; tune on another base, e.g. 500000),
 // --q_heads N, --cql_actor td3bc|awr, --awr_beta X, --awr_max_weight X, --bc_weight X,
-// --q_weight X, --alpha X, --mc_mix X.
+// --q_weight X, --alpha X, --mc_mix X, --sft_top X.
 #include <dma/agent/agent.hpp>
 #include <dma/collect/collector.hpp>
 #include <dma/collect/mixed.hpp>
@@ -157,6 +157,7 @@ int main(int argc, char** argv) try {
   // ---- AGENTS: SFT on the best trajectories, then CQL starting from the SFT agent ----------
   dma::rl::SftConfig sft_cfg;
   sft_cfg.epochs = cfg.get<int>("sft_epochs", sft_cfg.epochs);
+  sft_cfg.top_fraction = cfg.get<double>("sft_top", sft_cfg.top_fraction);
   dma::rl::CqlConfig cql_cfg;
   // 10 epochs over 384 trajectories: the same number of updates as CqlConfig's 20 over 192.
   cql_cfg.epochs = cfg.get<int>("cql_epochs", 10);
