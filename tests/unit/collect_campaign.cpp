@@ -231,6 +231,16 @@ TEST_CASE("campaign: a store of another plan or environment is refused", "[colle
   const auto fam = family();
   Camp other(small_plan(5), [fam](std::uint64_t s) { return dma::env::SimEnv(fam, s); }, {}, {}, dma::Json{{"test", 2}});
   CHECK_THROWS_WITH(other.run(p, o), Catch::Contains("another campaign"));
+  // A record whose id this plan cannot have produced.
+  const fs::path q = d / "q.dmat";
+  auto c = make_campaign(small_plan(5));
+  {
+    auto w = StoreWriter::create(q, c.metadata());
+    dma::Trajectory tr = read_store(p).at(0);
+    tr.id = 36;
+    w.append(tr);
+  }
+  CHECK_THROWS_WITH(c.run(q, o), Catch::Contains("q.dmat") && Catch::Contains("id 36") && Catch::Contains("outside"));
 }
 
 TEST_CASE("campaign ledger: journals merge into canonical order; conflicting duplicates are an error", "[collect][cpu]") {
@@ -284,4 +294,16 @@ TEST_CASE("campaign: an environment error in a worker thread or process stops th
     const auto recs = read_store(p);
     for (const auto& tr : recs) CHECK(tr.episode_seed != 41);
   }
+}
+
+TEST_CASE("campaign: a second collector on the same store is refused while the first holds it", "[collect][cpu]") {
+  const auto d = tmpdir("lock");
+  const fs::path p = d / "s.dmat";
+  {
+    const StoreLock first(p);
+    CHECK_THROWS_WITH(make_campaign(small_plan()).run(p), Catch::Contains("another collector"));
+  }
+  CampaignOptions o;
+  o.max_items = 1;
+  CHECK(make_campaign(small_plan()).run(p, o).written == 4);  // released with its holder
 }

@@ -231,6 +231,7 @@ class Campaign {
   CampaignReport run(const std::filesystem::path& store, const CampaignOptions& opt = {}) {
     const auto t0 = std::chrono::steady_clock::now();
     if (store.has_parent_path()) std::filesystem::create_directories(store.parent_path());
+    const StoreLock lock(store);
     remove_leftovers(store);
     Ledger L = recover_ledger(store, metadata(), m_plan.trajectories());
     CampaignReport rep;
@@ -255,10 +256,14 @@ class Campaign {
                const CampaignOptions& opt, CampaignReport& rep) {
     std::vector<std::uint64_t> todo = items;
     if (opt.max_items > 0 && todo.size() > opt.max_items) todo.resize(opt.max_items);
-    std::size_t done_count = 0;
+    std::size_t done_count = 0, to_write = 0, written = 0;
     for (auto d : done) done_count += d;
-    Progress prog("collect", done.size(), 2.0, opt.progress);
-    prog.update(done_count);
+    for (auto i : todo) {
+      const WorkItem w = m_plan.item(i);
+      for (std::size_t b = 0; b < w.trajectories; ++b) to_write += !done[w.first_id + b];
+    }
+    // Rate and ETA over what this run writes (trajectories already in the ledger are not "fast").
+    Progress prog("collect", to_write, 2.0, opt.progress);
     const auto write = [&](std::vector<detail::ItemResult>& batch) {
       std::vector<std::uint64_t> fresh;
       for (auto& r : batch) {
@@ -281,10 +286,12 @@ class Campaign {
         if (opt.on_durable) opt.on_durable(id);
       }
       done_count += fresh.size();
-      char extra[128];
-      std::snprintf(extra, sizeof extra, "items %zu/%zu  stages trained %zu (saved %zu)", rep.items_run,
-                    todo.size(), rep.stats.env_stages, rep.stats.stages_saved);
-      prog.update(done_count, extra);
+      written += fresh.size();
+      char extra[160];
+      std::snprintf(extra, sizeof extra, "items %zu/%zu  stages trained %zu (saved %zu)  store %zu/%zu",
+                    rep.items_run, todo.size(), rep.stats.env_stages, rep.stats.stages_saved, done_count,
+                    done.size());
+      prog.update(written, extra);
     };
     if (todo.empty()) return;
     const std::size_t W = std::max<std::size_t>(1, std::min(opt.workers, todo.size()));

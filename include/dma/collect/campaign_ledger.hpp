@@ -8,7 +8,11 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <cstdio>
@@ -42,6 +46,32 @@ inline void check_metadata(const std::filesystem::path& p, const Json& expected)
          expected.dump(), ", found ", got.dump(), ". Use another output path or delete the store.");
 }
 }  // namespace detail
+
+// An exclusive lock on a store for the lifetime of a collection (flock on P.lock): a second
+// collector started on the same store fails fast instead of interleaving appends. The kernel
+// drops the lock when the holder dies, so a kill -9 never leaves a stale lock behind.
+class StoreLock {
+ public:
+  explicit StoreLock(const std::filesystem::path& store) : m_path(store.string() + ".lock") {
+    m_fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (m_fd < 0) fail(m_path, ": cannot open the store's lock file: ", std::strerror(errno));
+    if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(m_fd);
+      m_fd = -1;
+      fail(store.string(), ": another collector is writing this store (", m_path,
+           " is locked); wait for it to finish or stop it first");
+    }
+  }
+  StoreLock(const StoreLock&) = delete;
+  StoreLock& operator=(const StoreLock&) = delete;
+  ~StoreLock() {
+    if (m_fd >= 0) ::close(m_fd);  // closing releases the flock
+  }
+
+ private:
+  std::string m_path;
+  int m_fd = -1;
+};
 
 // The journal that MPI rank `rank` appends to (merged into the store by finalize_store).
 inline std::filesystem::path journal_path(const std::filesystem::path& store, int rank) {

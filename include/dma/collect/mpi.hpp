@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,9 +78,11 @@ CampaignReport run_mpi(Campaign<Env, R, G>& campaign, const std::filesystem::pat
   rep.items = campaign.plan().items();
   rep.trajectories = total;
   std::vector<std::uint8_t> done(total, 0);
+  std::optional<StoreLock> lock;  // rank 0 holds it for the whole collection
   if (rank == 0)
     detail::on_rank_or_abort(comm, rank, "recovery", [&] {
       if (store.has_parent_path()) std::filesystem::create_directories(store.parent_path());
+      lock.emplace(store);
       remove_leftovers(store);
       Ledger L = recover_ledger(store, meta, total);
       for (const auto& n : L.notes) std::fprintf(stderr, "collect: %s: %s\n", store.c_str(), n.c_str());
