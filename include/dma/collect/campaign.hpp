@@ -82,10 +82,12 @@ struct CampaignReport {
                 {"dropped_bytes", dropped_bytes},
                 {"env_stages", stats.env_stages},
                 {"stages_saved", stats.stages_saved},
-                {"env_tokens", stats.tokens},
+                // Tokens of the trajectories written, shared prefixes counted once per branch
+                // (what independent runs would have trained); trained tokens scale with env_stages.
+                {"trajectory_tokens", stats.tokens},
                 {"wall_seconds", wall_seconds},
                 {"trajectories_per_hour", h > 0 ? double(written) / h : 0.0},
-                {"tokens_per_second", wall_seconds > 0 ? stats.tokens / wall_seconds : 0.0},
+                {"trajectory_tokens_per_second", wall_seconds > 0 ? stats.tokens / wall_seconds : 0.0},
                 {"complete", complete},
                 {"rewritten", rewritten}};
   }
