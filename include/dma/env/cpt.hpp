@@ -4,7 +4,8 @@
 // model's evaluation. Cpt is one run: TrainState (fresh AdamW from the base, LR re-warmed over
 // the whole CPT budget) + mixture-sampler state (hidden pool limits, epochs) + step history;
 // step(mixture) trains one stage and evaluates; fork() copies the run in memory, save/load
-// persist it (framed). Tested in tests/unit/env_cpt.cpp (concept, determinism, fork, save/load,
+// persist it (framed). Feedback::seconds is nominal (FLOPs / kNominalFlopsPerSecond) so that
+// trajectories are byte-reproducible; the measured wall time is in timing(). Tested in tests/unit/env_cpt.cpp (concept, determinism, fork, save/load,
 // invalid mixtures, the hidden repeated pool); measured by examples/cpt_demo.cpp.
 #pragma once
 
@@ -29,6 +30,7 @@
 #include "dma/env/cpt_data.hpp"
 #include "dma/env/cpt_eval.hpp"
 #include "dma/eval/suite.hpp"
+#include "dma/model/guard.hpp"
 #include "dma/model/llama.hpp"
 #include "dma/model/optim.hpp"
 #include "dma/model/schedule.hpp"
@@ -132,11 +134,18 @@ class CptWorld {
   std::uint64_t m_fingerprint = 0;
 };
 
+// Feedback::seconds of env::Cpt is a NOMINAL cost, the run's model FLOPs (training + evaluation)
+// at this fixed rate, so that the same seed gives byte-identical trajectories and stores on any
+// machine and load [ours: about one core of the 2-core dev machine training the 0.8M proxy,
+// ~25-38 GFLOP/s measured; a unit, not a claim]. Measured wall time lives in CptTiming.
+inline constexpr double kNominalFlopsPerSecond = 25e9;
+
 // Wall-clock split of a run (not part of Feedback: it is not deterministic).
 struct CptTiming {
   double train_seconds = 0, eval_seconds = 0;            // since reset()
   double last_train_seconds = 0, last_eval_seconds = 0;  // the last stage
   double eval_tokens = 0;                                // tokens run forward for evaluation since reset()
+  double final_eval_seconds = 0;                         // the last final_eval() (not saved)
 };
 
 template <class B = backend::Cpu>
@@ -170,6 +179,8 @@ class Cpt {
   [[nodiscard]] const Feedback& initial() const { return world().base_feedback(); }
   [[nodiscard]] const std::vector<Step>& steps() const noexcept { return m_steps; }
   [[nodiscard]] const CptTiming& timing() const noexcept { return m_timing; }
+  // Optimizer steps skipped for a non-finite loss/gradient since reset() (model/guard.hpp).
+  [[nodiscard]] std::size_t skipped_steps() const noexcept { return m_guard.skipped(); }
   [[nodiscard]] const model::TrainState<B>& state() const noexcept { return m_state; }
   // Diagnostics of the hidden regime; never reported in Feedback or the spec.
   [[nodiscard]] std::size_t pool_tokens(std::size_t d) const { return sampler().pool_tokens(d); }
@@ -197,6 +208,7 @@ class Cpt {
     m_t = 0;
     m_tokens = m_flops = m_seconds = 0;
     m_timing = {};
+    m_guard = model::StepGuard{};
     m_steps.clear();
     return w.base_feedback();
   }
@@ -213,6 +225,7 @@ class Cpt {
     const auto sched = w.schedule();
     const auto t0 = std::chrono::steady_clock::now();
     smp.set_weights(mixture);
+    const std::string where = "env::Cpt: stage " + std::to_string(m_t + 1);
     std::vector<Token> rows(smp.batch_tokens()), in(Bn * T), tg(Bn * T);
     for (std::size_t s = 0; s < steps; ++s) {
       smp.next_batch(rows);
@@ -222,7 +235,8 @@ class Cpt {
           tg[b * T + t] = rows[b * (T + 1) + t + 1];
         }
       const model::MicroBatch mb{in.data(), tg.data(), Bn, T};
-      model::train_step(net, m_state, sched, cfg.adamw, std::span(&mb, 1));
+      const auto st = model::train_step(net, m_state, sched, cfg.adamw, std::span(&mb, 1));
+      m_guard.record(st.skipped, st.loss, st.grad_norm, where);
     }
     const auto t1 = std::chrono::steady_clock::now();
     ++m_t;
@@ -232,7 +246,7 @@ class Cpt {
     const auto t2 = std::chrono::steady_clock::now();
     const double tr = std::chrono::duration<double>(t1 - t0).count(), ev = std::chrono::duration<double>(t2 - t1).count();
     m_flops += r.flops;
-    m_seconds += tr + ev;
+    m_seconds = m_flops / kNominalFlopsPerSecond;
     m_timing.train_seconds += tr;
     m_timing.eval_seconds += ev;
     m_timing.last_train_seconds = tr;
@@ -242,6 +256,7 @@ class Cpt {
     f.tokens = m_tokens;
     f.flops = m_flops;
     f.seconds = m_seconds;
+    model::require_finite(f, where + " feedback");  // never into a trajectory
     m_steps.push_back(Step{mixture, f, 0.0});
     return f;
   }
@@ -255,7 +270,8 @@ class Cpt {
     Feedback f = World::to_feedback(r);
     f.tokens = m_tokens;
     f.flops = m_flops + r.flops;
-    f.seconds = m_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    f.seconds = f.flops / kNominalFlopsPerSecond;  // nominal (deterministic); wall time below
+    m_timing.final_eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return f;
   }
   // Any benchmark suite (eval/suite.hpp) on the current model, e.g. the full math suite.
@@ -279,6 +295,7 @@ class Cpt {
     c.m_flops = m_flops;
     c.m_seconds = m_seconds;
     c.m_timing = m_timing;
+    c.m_guard = m_guard;
     c.m_steps = m_steps;
     return c;
   }
@@ -381,6 +398,7 @@ class Cpt {
   std::size_t m_t = 0;
   double m_tokens = 0, m_flops = 0, m_seconds = 0;
   CptTiming m_timing;
+  model::StepGuard m_guard;
   std::vector<Step> m_steps;
   std::unique_ptr<model::Llama<B>> m_net;  // compute buffers, made on first use (not forked)
 };

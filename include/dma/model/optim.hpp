@@ -1,9 +1,12 @@
 // dma/model/optim.hpp: AdamW with global-norm gradient clipping over the flat parameter buffer,
 // and train_step: zero grads, forward/backward over k micro-batches (gradient accumulation),
-// clip, one AdamW step at the schedule's LR. Allocation-free. Tested against PyTorch's 10-step
+// clip, one AdamW step at the schedule's LR, the optimizer split over the model's threads by
+// parameter slices. Allocation-free. Tested against PyTorch's 10-step
 // trajectory (tests/reference/) and in tests/unit/model_train.cpp.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -38,6 +41,7 @@ template <class B>
 float adamw_step(B be, const ParamLayout& lay, TrainState<B>& s, const float* grads, float lr,
                  const AdamWConfig& c) {
   const double norm = std::sqrt(norm_squared(be, grads, lay.total));
+  if (!std::isfinite(norm)) return float(norm);  // numerical fault: no update (model/guard.hpp)
   float scale = 1.0f;
   if (c.grad_clip > 0) scale = std::min(1.0f, float(double(c.grad_clip) / (norm + 1e-6)));
   s.step += 1;
@@ -47,6 +51,53 @@ float adamw_step(B be, const ParamLayout& lay, TrainState<B>& s, const float* gr
                  t.decay ? c.weight_decay : 0.0f, scale, int(s.step));
   });
   return float(norm);
+}
+
+// The same step split over the model's threads by parameter slices (Llama::param_range): each
+// thread sums the squares of its slice, the partial sums are added in thread order (so the norm,
+// and the whole trajectory, is bit-identical for a given thread count; with one thread it is the
+// serial adamw_step above), then each thread updates its slice of every tensor.
+template <class B>
+float adamw_step(Llama<B>& model, TrainState<B>& s, const float* grads, float lr, const AdamWConfig& c) {
+  if constexpr (B::is_device) {
+    return adamw_step(B{}, model.layout(), s, grads, lr, c);
+  } else {
+    const auto t0 = std::chrono::steady_clock::now();
+    const ParamLayout& lay = model.layout();
+    const std::size_t nt = model.threads();
+    // Per-thread partial sums on their own cache lines (at most 64 threads here: the CPU pool).
+    struct alignas(64) Part {
+      double v;
+    };
+    Part part[64];
+    DMA_ASSERT(nt <= 64, "adamw_step: more than 64 threads");
+    auto norm_job = [&](std::size_t tid) {
+      std::size_t i0, i1;
+      model.param_range(tid, i0, i1);
+      part[tid].v = norm_squared(B{}, grads + i0, i1 - i0);
+    };
+    model.parallel(norm_job);
+    double sq = 0.0;
+    for (std::size_t t = 0; t < nt; ++t) sq += part[t].v;
+    const double norm = std::sqrt(sq);
+    float scale = 1.0f;
+    if (c.grad_clip > 0) scale = std::min(1.0f, float(double(c.grad_clip) / (norm + 1e-6)));
+    s.step += 1;
+    const int step = int(s.step);
+    auto update_job = [&](std::size_t tid) {
+      std::size_t i0, i1;
+      model.param_range(tid, i0, i1);
+      lay.for_each([&](const ParamTensor& t) {
+        const std::size_t a = std::max(i0, t.offset), b = std::min(i1, t.offset + t.size());
+        if (a >= b) return;
+        adamw_update(B{}, s.params.data() + a, grads + a, s.m.data() + a, s.v.data() + a, b - a, lr, c.beta1,
+                     c.beta2, c.eps, t.decay ? c.weight_decay : 0.0f, scale, step);
+      });
+    };
+    model.parallel(update_job);
+    model.phase_times().optimizer += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return float(norm);
+  }
 }
 
 // One micro-batch: inputs and targets [batch, T] (targets = inputs shifted by one position).
@@ -60,6 +111,7 @@ struct StepStats {
   float loss = 0;       // mean over the micro-batches of their mean token loss (nats)
   float grad_norm = 0;  // before clipping
   float lr = 0;
+  bool skipped = false;  // non-finite loss or gradient: no update was made (model/guard.hpp)
 };
 
 template <class B>
@@ -74,7 +126,13 @@ StepStats train_step(Llama<B>& model, TrainState<B>& s, const LrSchedule& sched,
     model.backward(k);
   }
   st.lr = sched.at(s.step);
-  st.grad_norm = adamw_step(B{}, model.layout(), s, model.grads(), st.lr, c);
+  // Numerical faults (model/guard.hpp): a non-finite loss or gradient norm leaves the state as it was.
+  if (!std::isfinite(st.loss)) {
+    st.skipped = true;
+    return st;
+  }
+  st.grad_norm = adamw_step(model, s, model.grads(), st.lr, c);
+  st.skipped = !std::isfinite(st.grad_norm);
   return st;
 }
 
