@@ -80,6 +80,7 @@ float adamw_step(Llama<B>& model, TrainState<B>& s, const float* grads, float lr
     double sq = 0.0;
     for (std::size_t t = 0; t < nt; ++t) sq += part[t].v;
     const double norm = std::sqrt(sq);
+    if (!std::isfinite(norm)) return float(norm);  // numerical fault: no update (model/guard.hpp)
     float scale = 1.0f;
     if (c.grad_clip > 0) scale = std::min(1.0f, float(double(c.grad_clip) / (norm + 1e-6)));
     s.step += 1;
