@@ -122,7 +122,7 @@ inline std::string render_markdown(const Results& r) {
         return b;
       };
       os << "| method | seeds |";
-      for (const auto& b : s.benchmarks) os << " " << b.name << (b.field.empty() ? "" : " (" + b.field.substr(0, 3) + ")") << " |";
+      for (const auto& b : s.benchmarks) os << " " << b.name << (b.field.empty() ? "" : b.field == "source" ? " (src)" : " (tgt)") << " |";
       os << " Avg | Var | objective | rank | regret | extra tokens |\n|---|---:|";
       for (std::size_t i = 0; i < s.benchmarks.size(); ++i) os << "---:|";
       os << "---:|---:|---:|---:|---:|---:|\n";

@@ -209,12 +209,13 @@ inline PlotOutcome write_plots(const Results& r, const std::filesystem::path& di
                                  "mixture over stages per method (stacked areas, mean over seeds)")
           << "  domains = \"" << detail::words(domain_names) << "\"\n"
           << "  methods = \"" << detail::words(mix_methods) << "\"\n"
-          << "  set multiplot layout " << rows << "," << cols << " title \"mixture over stages: " << title << "\"\n"
+          << "  set multiplot layout " << rows << "," << cols << " title \"mixture over stages: " << title
+          << "\" margins 0.05,0.98,0.08,0.86 spacing 0.06,0.12\n"
           << "  set yrange [0:1]\n  set xrange [1:" << std::max<std::size_t>(2, max_stage) << "]\n"
-          << "  set xlabel \"stage\"\n  set style fill solid 0.8 noborder\n"
+          << "  set xlabel \"stage\"\n  set xtics 1\n  set style fill solid 0.8 noborder\n"
           << "  do for [m=1:" << k << "] {\n"
           << "    set title word(methods, m)\n"
-          << "    if (m == 1) { set key outside bottom center horizontal } else { unset key }\n"
+          << "    if (m == 1) { set key at screen 0.5, screen 0.93 center horizontal maxrows 1 } else { unset key }\n"
           << "    plot for [d=1:" << ndom << "] \"" << stem << ".dat\" index (m-1) using 1:(column(d+1)):(column(d+2)) "
           << "with filledcurves title word(domains, d)\n"
           << "  }\n  unset multiplot\n"
@@ -227,12 +228,12 @@ inline PlotOutcome write_plots(const Results& r, const std::filesystem::path& di
         g << detail::script_head(stem, 1100, 420, "source and target scores over stages per method (mean over seeds)")
           << "  methods = \"" << detail::words(score_methods) << "\"\n"
           << "  set multiplot layout 1,2 title \"scores over stages: " << title << "\"\n"
-          << "  set xlabel \"stage\"\n  set key outside right\n"
+          << "  set xlabel \"stage\"\n  set xtics 1\n  set key outside right\n"
           << "  do for [c=2:3] {\n"
           << "    set title (c == 2 ? \"source avg\" : \"target avg\")\n"
           << "    if (c == 2) { unset key } else { set key outside right }\n"
           << "    plot for [m=1:" << score_methods.size() << "] \"" << stem
-          << ".dat\" index (m-1) using 1:c with linespoints title word(methods, m)\n"
+          << ".dat\" index (m-1) using 1:c with linespoints dashtype int(m > 8 ? 2 : 1) title word(methods, m)\n"
           << "  }\n  unset multiplot\n"
           << detail::script_tail();
         emit(stem, score_dat.str(), g.str());
