@@ -6,48 +6,16 @@
 
 #include <functional>
 
+#include "../support/finite_diff.hpp"
+
 namespace ag = dma::agent;
 using ag::Mat;
 using ag::ParamStore;
 using ag::Tape;
 using ag::Var;
+using dma::test::grad_check;  // every entry, relative-error floor 1
 
 namespace {
-
-// Max relative error between backward() and central differences over every parameter entry.
-double grad_check(ParamStore& ps, const std::function<Var(Tape&)>& loss_fn) {
-  ps.zero_grad();
-  {
-    Tape t;
-    t.train(ps);
-    t.backward(loss_fn(t));
-  }
-  double worst = 0;
-  const double h = 1e-6;
-  for (std::size_t p = 0; p < ps.size(); ++p) {
-    const int k = static_cast<int>(p);
-    for (Eigen::Index e = 0; e < ps.value(k).size(); ++e) {
-      double& x = ps.value(k).data()[e];
-      const double x0 = x;
-      x = x0 + h;
-      double fp, fm;
-      {
-        Tape t;
-        fp = loss_fn(t).scalar();
-      }
-      x = x0 - h;
-      {
-        Tape t;
-        fm = loss_fn(t).scalar();
-      }
-      x = x0;
-      const double num = (fp - fm) / (2 * h);
-      const double ana = ps.grad(k).data()[e];
-      worst = std::max(worst, std::abs(num - ana) / std::max(1.0, std::abs(num) + std::abs(ana)));
-    }
-  }
-  return worst;
-}
 
 Mat rnd(Eigen::Index r, Eigen::Index c, dma::Rng& rng, double sd = 1.0) {
   return ag::random_normal(r, c, sd, rng);

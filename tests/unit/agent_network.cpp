@@ -6,11 +6,17 @@
 #include <filesystem>
 #include <functional>
 
+#include "../support/finite_diff.hpp"
+#include "../support/temp_dir.hpp"
+
 namespace ag = dma::agent;
 namespace fs = std::filesystem;
 using ag::Mat;
 using ag::Tape;
 using ag::Var;
+using dma::test::grad_check;
+// 3 sampled entries per tensor; floor 1e-2 so that tiny gradients still count.
+constexpr dma::test::GradCheckOptions kSampled{.per_tensor = 3, .floor = 1e-2};
 
 namespace {
 
@@ -60,45 +66,6 @@ ag::AgentConfig small_config() {
   return c;
 }
 
-// Max relative error of backward() against central differences on up to `per_tensor` entries
-// of every parameter tensor of `ps`.
-double grad_check(ag::ParamStore& ps, const std::function<Var(Tape&)>& loss_fn, int per_tensor) {
-  ps.zero_grad();
-  {
-    Tape t;
-    t.train(ps);
-    t.backward(loss_fn(t));
-  }
-  double worst = 0;
-  const double h = 1e-6;
-  dma::Rng pick(5);
-  for (std::size_t p = 0; p < ps.size(); ++p) {
-    const int k = static_cast<int>(p);
-    const auto n = static_cast<std::uint32_t>(ps.value(k).size());
-    for (int j = 0; j < per_tensor; ++j) {
-      const auto e = pick.below(n);
-      double& x = ps.value(k).data()[e];
-      const double x0 = x;
-      x = x0 + h;
-      double fp, fm;
-      {
-        Tape t;
-        fp = loss_fn(t).scalar();
-      }
-      x = x0 - h;
-      {
-        Tape t;
-        fm = loss_fn(t).scalar();
-      }
-      x = x0;
-      const double num = (fp - fm) / (2 * h);
-      const double ana = ps.grad(k).data()[e];
-      worst = std::max(worst, std::abs(num - ana) / std::max(1e-2, std::abs(num) + std::abs(ana)));
-    }
-  }
-  return worst;
-}
-
 }  // namespace
 
 TEST_CASE("agent: the whole policy and critic match finite-difference gradients", "[agent][cpu]") {
@@ -112,7 +79,7 @@ TEST_CASE("agent: the whole policy and critic match finite-difference gradients"
     const auto out = agent.policy()(t, agent.policy_params(), f);
     return ag::weighted_sum(out.log_mix, -target);
   };
-  CHECK(grad_check(agent.policy_params(), policy_loss, 3) < 1e-5);
+  CHECK(grad_check(agent.policy_params(), policy_loss, kSampled) < 1e-5);
   // Critic: a weighted sum of Q over sampled actions (group of 2 per token).
   dma::Rng rng(2);
   Mat acts(f.tokens * 2, f.D);
@@ -125,14 +92,14 @@ TEST_CASE("agent: the whole policy and critic match finite-difference gradients"
     const Var q = agent.critic().q(t, agent.critic_params(), tr, f, t.constant(acts), 2);
     return ag::sum(ag::square(q));
   };
-  CHECK(grad_check(agent.critic_params(), critic_loss, 3) < 1e-5);
+  CHECK(grad_check(agent.critic_params(), critic_loss, kSampled) < 1e-5);
   // Through the action: Q(s, pi(s)) differentiated into the policy (the actor's gradient).
   const auto actor_loss = [&](Tape& t) {
     const auto out = agent.policy()(t, agent.policy_params(), f);
     const auto tr = agent.critic().trunk(t, agent.critic_params(), f);
     return ag::sum(agent.critic().q(t, agent.critic_params(), tr, f, out.mixture, 1));
   };
-  CHECK(grad_check(agent.policy_params(), actor_loss, 3) < 1e-5);
+  CHECK(grad_check(agent.policy_params(), actor_loss, kSampled) < 1e-5);
 }
 
 TEST_CASE("agent: the same weights act on 2, 3 and 8 domains with valid mixtures",
@@ -183,8 +150,8 @@ TEST_CASE("agent: splitting a domain into identical copies keeps the field share
 TEST_CASE("agent: save and load round-trip gives identical outputs", "[agent][cpu]") {
   ag::Agent agent(small_config(), 17);
   agent.set_q_scale(2.5);
-  const fs::path dir = fs::temp_directory_path() / "dma_agent_test";
-  fs::create_directories(dir);
+  const dma::test::TempDir tmp("agent_test");
+  const fs::path& dir = tmp.path;
   agent.save(dir / "a.agent");
   const ag::Agent back = ag::Agent::load(dir / "a.agent");
   const dma::History h = make_history(kFields3, 4, 3);
@@ -196,8 +163,8 @@ TEST_CASE("agent: save and load round-trip gives identical outputs", "[agent][cp
 
 TEST_CASE("agent: bad checkpoint files are rejected with a clear error", "[agent][cpu]") {
   const ag::Agent agent(small_config(), 17);
-  const fs::path dir = fs::temp_directory_path() / "dma_agent_test";
-  fs::create_directories(dir);
+  const dma::test::TempDir tmp("agent_test");
+  const fs::path& dir = tmp.path;
   const fs::path p = dir / "b.agent";
   agent.save(p);
   const std::string good = dma::io::read_file(p);

@@ -1,8 +1,6 @@
 // Token shards and held-out files: round trip, and rejection of bad files with a clear error.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <set>
 #include <string>
@@ -14,21 +12,16 @@
 #include "dma/data/shard.hpp"
 #include "dma/data/tokenizer.hpp"
 
+#include "../support/error_of.hpp"
+#include "../support/temp_dir.hpp"
+
 namespace fs = std::filesystem;
+using dma::test::error_of;
+using dma::test::TempDir;
 using dma::data::ByteTokenizer;
 using dma::data::Document;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag)
-      : path(fs::temp_directory_path() / ("dma_" + tag + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // A tokenizer with another id, to check that shards refuse to be read with it.
 struct OtherTokenizer : ByteTokenizer {
@@ -37,16 +30,6 @@ struct OtherTokenizer : ByteTokenizer {
 
 std::vector<Document> sample_docs() {
   return {{"a", "Call me Ishmael."}, {"b", ""}, {"c", "Caf\xC3\xA9 \xE2\x80\x94 na\xC3\xAFve"}};
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const dma::Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace

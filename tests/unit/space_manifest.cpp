@@ -1,8 +1,6 @@
 // space::Manifest from a corpus manifest: parsing, errors naming the field, with_target, TwoField.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -15,31 +13,16 @@
 #include "dma/space/manifest.hpp"
 #include "dma/space/two_field.hpp"
 
+#include "../support/error_of.hpp"
+#include "../support/temp_dir.hpp"
+
 namespace fs = std::filesystem;
+using dma::test::error_of;
+using dma::test::TempDir;
 using dma::Field;
 using dma::Json;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag)
-      : path(fs::temp_directory_path() / ("dma_" + tag + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const dma::Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 Json file_entry(const fs::path& root, const std::string& rel, std::size_t docs) {
   return {{"path", rel}, {"bytes", fs::file_size(root / rel)}, {"documents", docs}, {"sha256", std::string(64, '0')}};
