@@ -24,22 +24,27 @@ dma::History bandit_history() {
   return h;
 }
 
+// One trajectory of the bandit: target share x, reward r(x) + noise.
+dma::Trajectory bandit_trajectory(std::size_t id, double x, double noise) {
+  dma::Trajectory tr;
+  tr.history = bandit_history();
+  dma::Step st;
+  st.mixture = {1 - x, x};
+  st.feedback = tr.history.initial;
+  st.feedback.loss = {2.0 + 0.5 * (1 - x), 3.5 - x};
+  st.reward = true_value(x) + noise;
+  tr.history.steps.push_back(st);
+  tr.id = id;
+  tr.episode_seed = 1;
+  return tr;
+}
+
 std::vector<dma::Trajectory> narrow_dataset(std::size_t n) {
   dma::Rng rng(21);
   std::vector<dma::Trajectory> data;
   for (std::size_t k = 0; k < n; ++k) {
     const double x = rng.uniform(0.25, 0.45);
-    dma::Trajectory tr;
-    tr.history = bandit_history();
-    dma::Step st;
-    st.mixture = {1 - x, x};
-    st.feedback = tr.history.initial;
-    st.feedback.loss = {2.0 + 0.5 * (1 - x), 3.5 - x};
-    st.reward = true_value(x) + rng.normal(0.0, 0.01);
-    tr.history.steps.push_back(st);
-    tr.id = k;
-    tr.episode_seed = 1;
-    data.push_back(tr);
+    data.push_back(bandit_trajectory(k, x, rng.normal(0.0, 0.01)));
   }
   return data;
 }
@@ -108,17 +113,7 @@ TEST_CASE("cql: the advantage-weighted actor moves toward the critic's best data
   std::vector<dma::Trajectory> data;
   for (std::size_t k = 0; k < 96; ++k) {
     const double x = 0.2 + 0.6 * double(k) / 95.0;
-    dma::Trajectory tr;
-    tr.history = bandit_history();
-    dma::Step st;
-    st.mixture = {1 - x, x};
-    st.feedback = tr.history.initial;
-    st.feedback.loss = {2.0 + 0.5 * (1 - x), 3.5 - x};
-    st.reward = true_value(x) + rng.normal(0.0, 0.01);
-    tr.history.steps.push_back(st);
-    tr.id = k;
-    tr.episode_seed = 1;
-    data.push_back(tr);
+    data.push_back(bandit_trajectory(k, x, rng.normal(0.0, 0.01)));
   }
   ag::AgentConfig acfg;
   acfg.q_heads = 1;
