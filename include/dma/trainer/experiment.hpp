@@ -1,0 +1,768 @@
+// dma/trainer/experiment.hpp: Experiment, the main job of issue 9 on the LLM proxy (env::Cpt):
+// data spaces -> base proxies (env/base_model.hpp cache) -> trajectory collection (collect::Campaign
+// on 2-D and K-D instances with hidden target pools) -> the static share tuned once and RegMix fitted
+// once on the collection setting -> agents (SFT, then CQL) -> every method (mixers/registry.hpp +
+// the agents + the hindsight static grid) deployed on every setting x seed x target weight ->
+// OUT/results.json (schema dma.results/1, /work/notes "results_schema"). Every stage is a file
+// written atomically under OUT (stages/*.json, collection/, agents/, runs/<setting>/*.json,
+// settings/*.json); a rerun skips what is finished. Settings are deployed `parallel` at a time.
+// Tested end to end in tests/integration/experiment_tiny.cpp (synthetic corpus).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dma/agent/agent.hpp"
+#include "dma/collect/campaign.hpp"
+#include "dma/collect/mixed.hpp"
+#include "dma/collect/store.hpp"
+#include "dma/core/config.hpp"
+#include "dma/core/error.hpp"
+#include "dma/core/progress.hpp"
+#include "dma/env/cpt.hpp"
+#include "dma/mixers/agent.hpp"
+#include "dma/mixers/episode.hpp"
+#include "dma/mixers/registry.hpp"
+#include "dma/reward/balanced.hpp"
+#include "dma/reward/levels.hpp"
+#include "dma/rl/cql.hpp"
+#include "dma/rl/sft.hpp"
+#include "dma/trainer/experiment_config.hpp"
+#include "dma/trainer/experiment_data.hpp"
+#include "dma/trainer/experiment_scoring.hpp"
+
+namespace dma::trainer {
+
+using CptEnv = env::Cpt<backend::Cpu>;
+using CptWorldPtr = std::shared_ptr<const env::CptWorld<backend::Cpu>>;
+
+// One setting of issue 9: which space, which base model, which target, hidden pools or not.
+struct SettingDef {
+  std::string name, title, kind, target;
+  std::string space;  // "2d", "kd", "kd_unseen", "sources"
+  std::string base;   // "main", "large", "alt"
+  bool scarce = false;
+};
+
+inline std::vector<SettingDef> experiment_settings() {
+  return {
+      {"in_dist_2d", "In-distribution, 2-D space (merged sources | math)", "in_distribution", "math", "2d", "main", false},
+      {"in_dist_kd", "In-distribution, K-D space (source clusters + math)", "in_distribution", "math", "kd", "main", false},
+      {"scarcity", "Hidden target scarcity (pool drawn per run, not told)", "scarcity", "math", "kd", "main", true},
+      {"unseen_model", "Unseen target model (>= 4x parameters, other depth/width)", "unseen_model", "math", "kd", "large", false},
+      {"unseen_source", "Unseen source field (base pre-trained on other sources)", "source_field", "math", "sources", "alt", false},
+      {"unseen_space", "Unseen domain space (K'-D clusters)", "domain_space", "math", "kd_unseen", "main", false},
+      {"code_target", "New target field: code (math-trained agent)", "new_target", "code", "kd", "main", false},
+  };
+}
+
+// One deployment run's outcome (before the target weight turns it into an objective).
+struct RunRecord {
+  std::string method;
+  std::uint64_t seed = 0;
+  double target_weight = -1;  // < 0: the run does not depend on the weight
+  std::vector<double> scores;
+  double tokens_source = 0, tokens_target = 0, extra_tokens = 0, wall_seconds = 0;
+  Json stages = Json::array();
+
+  [[nodiscard]] Json to_json() const {
+    return Json{{"method", method}, {"seed", seed}, {"target_weight", target_weight}, {"scores", scores},
+                {"tokens_source", tokens_source}, {"tokens_target", tokens_target}, {"extra_tokens", extra_tokens},
+                {"wall_seconds", wall_seconds}, {"stages", stages}};
+  }
+  static RunRecord from_json(const Json& j) {
+    RunRecord r;
+    r.method = j.at("method").get<std::string>();
+    r.seed = j.at("seed").get<std::uint64_t>();
+    r.target_weight = j.at("target_weight").get<double>();
+    r.scores = j.at("scores").get<std::vector<double>>();
+    r.tokens_source = j.at("tokens_source").get<double>();
+    r.tokens_target = j.at("tokens_target").get<double>();
+    r.extra_tokens = j.at("extra_tokens").get<double>();
+    r.wall_seconds = j.at("wall_seconds").get<double>();
+    r.stages = j.at("stages");
+    return r;
+  }
+};
+
+// Relabels trajectories for another user weight: spec.target_weight = w, Balanced rewards again.
+inline std::vector<Trajectory> relabel_for_weights(const std::vector<Trajectory>& data, const std::vector<double>& ws) {
+  std::vector<Trajectory> out;
+  const reward::Balanced R{};
+  for (double w : ws)
+    for (const auto& tr : data) {
+      Trajectory t = tr;
+      t.history.spec.target_weight = w;
+      const Feedback* prev = &t.history.initial;
+      for (std::size_t s = 0; s < t.history.steps.size(); ++s) {
+        auto& st = t.history.steps[s];
+        st.reward = R(*prev, st.feedback, st.mixture, RewardContext{t.history.initial, t.history.spec, s + 1});
+        prev = &st.feedback;
+      }
+      out.push_back(std::move(t));
+    }
+  return out;
+}
+
+class Experiment {
+ public:
+  Experiment(ExperimentConfig cfg, std::filesystem::path out, std::unique_ptr<ExperimentData> data,
+             bool progress = true)
+      : m_cfg(std::move(cfg)), m_out(std::move(out)), m_data(std::move(data)), m_progress(progress) {
+    if (!m_data) fail("experiment: no data provider");
+  }
+
+  // Runs (or resumes) every stage; returns results.json's content (also written to OUT).
+  Json run() {
+    const auto t0 = Clock::now();
+    std::filesystem::create_directories(m_out / "stages");
+    check_fingerprint();
+    m_started = utc_now();
+    stage_bases();
+    stage_collection();
+    stage_tuning();
+    stage_agents();
+    stage_deploy();
+    Json res = assemble();
+    // This invocation's wall time (finished stages are skipped on a rerun; each stage file keeps its own seconds).
+    res["wall_seconds"] = seconds_since(t0);
+    save_json(m_out / "results.json", res);
+    return res;
+  }
+
+  // Per-phase wall seconds of this invocation (a skipped stage counts ~0).
+  [[nodiscard]] const Json& phases() const noexcept { return m_phases; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+  static std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return buf;
+  }
+  void log(const std::string& s) const {
+    if (m_progress) std::fprintf(stderr, "experiment: %s\n", s.c_str());
+  }
+
+  // A finished OUT belongs to one config: a rerun with another config is refused, not mixed in.
+  void check_fingerprint() {
+    const auto p = m_out / "stages" / "config.json";
+    const Json mine = m_cfg.to_json();
+    if (std::filesystem::exists(p)) {
+      const Json theirs = load_json(p);
+      if (theirs.at("config") != mine)
+        fail(p.string(), ": this output folder was made with another experiment config; use another --out "
+             "or delete the folder");
+    } else {
+      save_json(p, Json{{"config", mine}});
+    }
+  }
+
+  // ---- worlds ----------------------------------------------------------------------------------
+  [[nodiscard]] model::ModelConfig proxy_model(bool large) const {
+    const Json& j = large ? m_cfg.large : m_cfg.proxy;
+    return model::ModelConfig::from_config(Config(j, std::string("experiment:") + (large ? "large" : "proxy")));
+  }
+  [[nodiscard]] std::vector<std::string> base_sources(const std::string& base) const {
+    if (base == "alt") return m_cfg.alt_sources;
+    std::vector<std::string> s;
+    const auto& d = m_data->per_source();
+    for (std::size_t i = 0; i < d.size(); ++i)
+      if (d.field(i) == Field::Source) s.push_back(d.name(i));
+    return s;
+  }
+  const env::CptData& space_data(const std::string& space) {
+    if (space == "2d") return m_data->two_d(m_cfg.two_d_tokens_per_source);
+    if (space == "kd") return m_data->kd(m_cfg.kd_k);
+    if (space == "kd_unseen") return m_data->kd(m_cfg.kd_k_unseen);
+    return m_data->per_source();
+  }
+  [[nodiscard]] std::vector<std::string> space_domains(const std::string& space, const env::CptData& d,
+                                                       const std::string& target) const {
+    std::vector<std::string> names;
+    if (space == "sources") {
+      names = m_cfg.alt_sources;
+    } else {
+      for (std::size_t i = 0; i < d.size(); ++i)
+        if (d.field(i) == Field::Source) names.push_back(d.name(i));
+    }
+    names.push_back(target);
+    return names;
+  }
+  env::CptConfig cpt_config(const std::string& space, const std::string& base, const std::string& target, double tw,
+                            const std::vector<std::size_t>& pools, std::size_t threads) {
+    Json c = m_cfg.cpt;
+    const auto& d = space_data(space);
+    c["domains"] = space_domains(space, d, target);
+    Json b = m_cfg.base;
+    if (base == "large") b.merge_patch(m_cfg.large_base);
+    b["model"] = base == "large" ? m_cfg.large : m_cfg.proxy;
+    if (base == "alt") b["sources"] = m_cfg.alt_sources;
+    b["cache_dir"] = m_cfg.cache_dir.string();
+    b["threads"] = threads;
+    c["base"] = b;
+    c["target_weight"] = tw;
+    c["threads"] = threads;
+    c["target_pool_choices"] = pools;
+    c.erase("shards");
+    return env::CptConfig::from_json(c, "experiment:cpt(" + space + "," + base + ")");
+  }
+  CptWorldPtr make_world(const std::string& space, const std::string& base, const std::string& target, double tw,
+                         const std::vector<std::size_t>& pools, std::size_t threads) {
+    const auto cc = cpt_config(space, base, target, tw, pools, threads);
+    return env::CptWorld<>::create(cc, space_data(space), m_data->per_source(), m_progress);
+  }
+
+  // ---- stage 1: base proxies -------------------------------------------------------------------
+  void stage_bases() {
+    const auto t0 = Clock::now();
+    const auto p = m_out / "stages" / "bases.json";
+    if (std::filesystem::exists(p)) {
+      m_bases = load_json(p);
+      m_phases["bases"] = seconds_since(t0);
+      return;
+    }
+    // Each base is pre-trained once (cached in cache_dir); the large one first, next to main then alt.
+    std::vector<std::string> kinds{"large", "main", "alt"};
+    std::map<std::string, Json> info;
+    std::mutex mu;
+    auto work = [&](const std::string& kind) {
+      const auto w = make_world("sources", kind, "math", 0.5, {}, m_cfg.threads);
+      (void)w;
+      const auto& bm = w->base();
+      std::lock_guard<std::mutex> g(mu);
+      info[kind] = Json{{"name", "base-" + kind}, {"key", bm.key}, {"params", bm.state.num_params()},
+                        {"from_cache", bm.from_cache},
+                        {"seconds", bm.meta.contains("pretrain") ? bm.meta["pretrain"].value("seconds", 0.0) : 0.0},
+                        {"tokens", bm.meta.contains("pretrain") ? bm.meta["pretrain"].value("tokens", 0.0) : 0.0},
+                        {"sources", base_sources(kind)}};
+    };
+    log("stage 1/5: base proxies (cached in " + m_cfg.cache_dir.string() + ")");
+    run_parallel(kinds, work, m_cfg.parallel);
+    m_bases = Json::array();
+    for (const auto& k : kinds) m_bases.push_back(info[k]);
+    save_json(p, m_bases);
+    m_phases["bases"] = seconds_since(t0);
+  }
+
+  template <class T, class F>
+  static void run_parallel(const std::vector<T>& items, F&& f, std::size_t workers) {
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr err;
+    std::mutex mu;
+    auto loop = [&] {
+      for (;;) {
+        const std::size_t i = next++;
+        if (i >= items.size()) return;
+        try {
+          f(items[i]);
+        } catch (...) {
+          std::lock_guard<std::mutex> g(mu);
+          if (!err) err = std::current_exception();
+          next = items.size();
+        }
+      }
+    };
+    std::vector<std::thread> ts;
+    for (std::size_t w = 1; w < std::min(workers, items.size()); ++w) ts.emplace_back(loop);
+    loop();
+    for (auto& t : ts) t.join();
+    if (err) std::rethrow_exception(err);
+  }
+
+  // ---- stage 2: collection -----------------------------------------------------------------------
+  // Instances alternate: odd seeds the 2-D space, even seeds the K-D space; each draws a hidden pool.
+  CptEnv collection_env(std::uint64_t inst, double tw, std::size_t threads) {
+    std::lock_guard<std::mutex> g(m_coll_mu);
+    auto& w = (inst % 2 == 1) ? m_coll2d[tw] : m_collkd[tw];
+    if (!w) w = make_world(inst % 2 == 1 ? "2d" : "kd", "main", "math", tw, m_cfg.collection_pools, threads);
+    return CptEnv(w, inst);
+  }
+  void stage_collection() {
+    const auto t0 = Clock::now();
+    const auto p = m_out / "stages" / "collection.json";
+    const auto store = m_out / "collection" / "trajectories.dmat";
+    if (!std::filesystem::exists(p)) {
+      log("stage 2/5: collecting trajectories on the proxy");
+      // Worlds first (before any worker thread): one per space, shared by the workers.
+      (void)collection_env(1, 0.5, 1);
+      (void)collection_env(2, 0.5, 1);
+      const CptWorldPtr w2 = m_coll2d[0.5], wk = m_collkd[0.5];
+      collect::CampaignPlan plan;
+      plan.seed = m_cfg.collection_seed;
+      for (std::size_t i = 0; i < m_cfg.instances; ++i) plan.instances.push_back(i + 1);
+      plan.groups_per_instance = m_cfg.groups;
+      plan.branches = m_cfg.branches;
+      plan.prefix_stages = m_cfg.prefix_stages;
+      auto make = [w2, wk](std::uint64_t inst) { return CptEnv(inst % 2 == 1 ? w2 : wk, inst); };
+      collect::Campaign<CptEnv, reward::Balanced, collect::Mixed> camp(
+          plan, make, reward::Balanced{}, collect::Mixed{},
+          Json{{"experiment", m_cfg.preset}, {"world_2d", std::to_string(w2->fingerprint())},
+               {"world_kd", std::to_string(wk->fingerprint())}});
+      collect::CampaignOptions opt;
+      opt.workers = m_cfg.parallel;
+      opt.mode = collect::WorkerMode::Threads;
+      opt.progress = m_progress;
+      const auto rep = camp.run(store, opt);
+      Json j = rep.to_json();
+      j["seconds_this_run"] = seconds_since(t0);
+      j["stages_trained"] = rep.stats.env_stages;
+      save_json(p, j);
+    }
+    m_collection = load_json(p);
+    m_trajectories = collect::read_store(store);
+    m_phases["collection"] = seconds_since(t0);
+  }
+
+  // ---- stage 3: tuned once on the collection setting ----------------------------------------------
+  void stage_tuning() {
+    const auto t0 = Clock::now();
+    const auto p = m_out / "stages" / "tuning.json";
+    if (std::filesystem::exists(p)) {
+      m_tuning = load_json(p);
+      m_phases["tuning"] = seconds_since(t0);
+      return;
+    }
+    log("stage 3/5: static share tuned once + RegMix fitted once on the collection setting");
+    const auto grid = mixers::share_grid(m_cfg.grid);
+    // The grid runs do not depend on the weight: run once, score at every weight.
+    std::vector<std::vector<History>> runs(grid.size());
+    double tokens = 0;
+    for (std::size_t g = 0; g < grid.size(); ++g)
+      for (std::size_t i = 0; i < m_cfg.tune_instances; ++i) {
+        CptEnv e = collection_env(i + 1, 0.5, m_cfg.threads);
+        mixers::ProxyCost c;
+        const Mixture m = mixers::fixed_mixture(e.spec(), grid[g]);
+        runs[g].push_back(mixers::proxy_run(e, 99 + i, [&](const History&) { return m; }, c, "static tuning"));
+        tokens += c.tokens;
+      }
+    Json shares = Json::object();
+    for (double tw : m_cfg.target_weights) {
+      const auto t = mixers::tune_static_share(grid, [&](double s) {
+        const std::size_t g = std::size_t(std::lround(s * double(m_cfg.grid)));
+        double v = 0;
+        for (const auto& h : runs[g]) v += reward::balanced_level(h.last(), h.initial, tw);
+        return v / double(runs[g].size());
+      });
+      shares[wkey(tw)] = Json{{"share", t.share}, {"values", t.values}};
+    }
+    m_tuning = Json{{"grid", grid}, {"static", shares}, {"static_tokens", tokens}, {"seconds", seconds_since(t0)}};
+    save_json(p, m_tuning);
+    m_phases["tuning"] = seconds_since(t0);
+  }
+  static std::string wkey(double tw) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", tw);
+    return b;
+  }
+
+  // RegMix fitted once on the collection setting (field-share features: it serves any space),
+  // one fit per target weight; refit in a resumed run only when some setting still needs it.
+  std::shared_ptr<const mixers::RegMix<CptEnv>> regmix_transfer(double tw) {
+    std::lock_guard<std::mutex> g(m_transfer_mu);
+    auto& slot = m_transfer[tw];
+    if (slot) return slot;
+    mixers::RegMixOptions o;
+    o.runs = m_cfg.regmix_transfer_runs;
+    o.seed = 101;
+    o.features = mixers::RegMixFeatures::FieldShares;
+    const std::size_t n = std::max<std::size_t>(2, m_cfg.tune_instances);
+    auto r = std::make_shared<mixers::RegMix<CptEnv>>(
+        [this, n](std::size_t i) { return collection_env(i % n + 1, 0.5, m_cfg.threads); }, o, "regmix_transfer",
+        mixers::RegMix<CptEnv>::Prior{},
+        [tw](const History& h) { return reward::balanced_level(h.last(), h.initial, tw); });
+    r->fit();
+    m_transfer_cost[tw] = r->cost();
+    slot = r;
+    return slot;
+  }
+
+  // ---- stage 4: agents ---------------------------------------------------------------------------
+  void stage_agents() {
+    const auto t0 = Clock::now();
+    const auto dir = m_out / "agents";
+    const auto p = m_out / "stages" / "agents.json";
+    if (!std::filesystem::exists(p)) {
+      log("stage 4/5: training the agents (SFT, then CQL from the SFT agent) on " +
+          std::to_string(m_trajectories.size()) + " trajectories x " + std::to_string(m_cfg.target_weights.size()) +
+          " target weights");
+      std::filesystem::create_directories(dir);
+      const auto data = relabel_for_weights(m_trajectories, m_cfg.target_weights);
+      rl::SftConfig sc;
+      sc.epochs = m_cfg.sft_epochs;
+      rl::CqlConfig qc;
+      qc.epochs = m_cfg.cql_epochs;
+      qc.warmup_epochs = std::min(qc.warmup_epochs, qc.epochs / 2);
+      agent::Agent a(agent::AgentConfig{}, 1);
+      const auto sft = rl::Sft(sc).fit(data, a);
+      a.save(dir / "sft.agent");
+      const auto cql = rl::Cql(qc).fit(data, a);
+      a.save(dir / "cql.agent");
+      save_json(p, Json{{"sft", sft.to_json()}, {"cql", cql.to_json()}, {"trajectories", data.size()},
+                        {"parameters", a.num_parameters()}, {"seconds", sft.seconds + cql.seconds},
+                        {"learner", "rl::Sft then rl::Cql (direct)"}});
+    }
+    m_agents = load_json(p);
+    m_sft = std::make_shared<const agent::Agent>(agent::Agent::load(dir / "sft.agent"));
+    m_cql = std::make_shared<const agent::Agent>(agent::Agent::load(dir / "cql.agent"));
+    m_phases["agents"] = seconds_since(t0);
+  }
+
+  // ---- stage 5: deployment ------------------------------------------------------------------------
+  void stage_deploy() {
+    const auto t0 = Clock::now();
+    log("stage 5/5: deploying every method on every setting");
+    std::vector<SettingDef> todo;
+    for (const auto& s : experiment_settings())
+      if (std::find(m_cfg.settings.begin(), m_cfg.settings.end(), s.name) != m_cfg.settings.end()) todo.push_back(s);
+    // The larger model first: it is the longest.
+    std::stable_sort(todo.begin(), todo.end(), [](const auto& a, const auto& b) { return (a.base == "large") > (b.base == "large"); });
+    // RegMix transferred is fitted once (per weight) before any setting needs it.
+    for (const auto& s : todo)
+      if (!std::filesystem::exists(m_out / "settings" / (s.name + ".json"))) {
+        for (double tw : m_cfg.target_weights) (void)regmix_transfer(tw);
+        break;
+      }
+    m_phases["regmix_transfer_fit"] = seconds_since(t0);
+    std::atomic<std::size_t> done{0};
+    Progress prog("settings", todo.size(), 0.0, m_progress);
+    std::mutex pm;
+    run_parallel(todo, [&](const SettingDef& s) {
+      const auto p = m_out / "settings" / (s.name + ".json");
+      if (!std::filesystem::exists(p)) {
+        const Json j = deploy_setting(s);
+        std::filesystem::create_directories(p.parent_path());
+        save_json(p, j);
+      }
+      std::lock_guard<std::mutex> g(pm);
+      prog.update(++done, s.name);
+    }, m_cfg.parallel);
+    m_phases["deploy"] = seconds_since(t0);
+  }
+
+  Json deploy_setting(const SettingDef& s) {
+    const auto t0 = Clock::now();
+    const std::size_t threads = m_cfg.threads;
+    const std::vector<std::size_t> pools = s.scarce ? m_cfg.scarcity_pools : std::vector<std::size_t>{};
+    std::vector<CptWorldPtr> worlds;
+    for (double tw : m_cfg.target_weights) worlds.push_back(make_world(s.space, s.base, s.target, tw, pools, threads));
+    const auto& w0 = *worlds.front();
+    const EpisodeSpec spec = w0.spec();
+    const auto mc = w0.config().base.model;
+    env::CptEvalConfig ec = w0.config().eval;
+    BenchmarkSuite<> bench(m_data->per_source(), base_sources(s.base), s.target, mc, ec, m_cfg.bench_windows,
+                           m_cfg.bench_probe_items, threads);
+    const RunScores base_scores = bench.evaluate(w0.base().state.params.data());
+    const auto run_dir = m_out / "runs" / s.name;
+    std::filesystem::create_directories(run_dir);
+    std::vector<RunRecord> recs;
+    const auto grid = mixers::share_grid(m_cfg.grid);
+    const std::size_t per_seed = grid.size() + 14 * m_cfg.target_weights.size();
+    Progress prog("  " + s.name, m_cfg.seeds * per_seed, 5.0, m_progress);
+    std::size_t n_done = 0;
+
+    // One run (or its cached record).
+    auto deploy = [&](const std::string& method, double tw_tag, trainer::AnyMixer m, const CptWorldPtr& world,
+                      std::uint64_t inst, std::uint64_t seed, double extra) {
+      char fn[160];
+      std::snprintf(fn, sizeof fn, "%s-w%s-s%llu.json", method.c_str(), tw_tag < 0 ? "any" : wkey(tw_tag).c_str(),
+                    static_cast<unsigned long long>(seed));
+      const auto f = run_dir / fn;
+      prog.update(++n_done, method);
+      if (std::filesystem::exists(f)) return RunRecord::from_json(load_json(f));
+      const auto r0 = Clock::now();
+      CptEnv env(world, inst);
+      const Trajectory tr = mixers::run_episode(m, env, reward::Balanced{}, 1000 + seed);
+      RunRecord r;
+      r.method = method;
+      r.seed = seed;
+      r.target_weight = tw_tag;
+      r.scores = bench.evaluate(env.state().params.data()).scores;
+      for (std::size_t d = 0; d < spec.num_domains(); ++d)
+        (spec.domains[d].field == Field::Source ? r.tokens_source : r.tokens_target) += double(env.domain_tokens(d));
+      r.extra_tokens = extra;
+      for (const auto& st : tr.history.steps) {
+        double sa = 0, ta = 0, ns = 0, nt = 0;
+        for (std::size_t d = 0; d < spec.num_domains(); ++d)
+          (spec.domains[d].field == Field::Source ? (sa += scale_bpb(st.feedback.loss[d]), ns += 1)
+                                                  : (ta += scale_bpb(st.feedback.loss[d]), nt += 1));
+        r.stages.push_back(Json{{"mixture", st.mixture}, {"source_avg", ns > 0 ? sa / ns : 0.0},
+                                {"target_avg", nt > 0 ? ta / nt : 0.0}});
+      }
+      r.wall_seconds = seconds_since(r0);
+      save_json(f, r.to_json());
+      return r;
+    };
+
+    double grid_tokens_per_seed = 0;
+    for (std::size_t si = 0; si < m_cfg.seeds; ++si) {
+      const std::uint64_t seed = si;
+      const std::uint64_t inst = s.scarce ? 7001 + si : 0;  // a scarce run draws its hidden pool from its instance
+      // The hindsight grid (weight-free; also the runs of static_tuned, whose share is on the grid).
+      std::vector<RunRecord> grid_recs;
+      for (double sh : grid) {
+        char nm[32];
+        std::snprintf(nm, sizeof nm, "grid_%.3f", sh);
+        grid_recs.push_back(deploy(nm, -1, trainer::AnyMixer(mixers::FixedRatio(sh), nm), worlds[0], inst, seed, 0));
+      }
+      grid_tokens_per_seed = 0;
+      for (const auto& g : grid_recs) grid_tokens_per_seed += g.tokens_source + g.tokens_target;
+      for (auto& g : grid_recs) recs.push_back(g);
+      for (std::size_t wi = 0; wi < m_cfg.target_weights.size(); ++wi) {
+        const double tw = m_cfg.target_weights[wi];
+        const CptWorldPtr world = worlds[wi];
+        mixers::BaselineInputs<CptEnv> in;
+        in.proxy_env = [world, inst] { return CptEnv(world, inst); };
+        in.static_share = m_tuning["static"][wkey(tw)]["share"].get<double>();
+        in.regmix_transfer = regmix_transfer(tw);
+        in.regmix_runs = m_cfg.regmix_runs;
+        in.seed = seed + 1;
+        in.weight_free = wi == 0;  // weight-free baselines run once, at the first weight
+        for (auto& b : mixers::all_baselines(in)) {
+          if (b.name == "static_tuned") {
+            const std::size_t g = std::size_t(std::lround(in.static_share * double(m_cfg.grid)));
+            RunRecord r = grid_recs.at(g);
+            r.method = "static_tuned";
+            r.target_weight = tw;
+            recs.push_back(r);
+            continue;
+          }
+          recs.push_back(deploy(b.name, b.uses_target_weight ? tw : -1, b.mixer, world, inst, seed, b.cost.tokens));
+        }
+        recs.push_back(deploy("sft_agent", tw, trainer::AnyMixer(mixers::AgentMixer(m_sft, "sft_agent")), world, inst, seed, 0));
+        recs.push_back(deploy("cql_agent", tw, trainer::AnyMixer(mixers::AgentMixer(m_cql, "cql_agent")), world, inst, seed, 0));
+      }
+      RunRecord b;
+      b.method = "base";
+      b.seed = seed;
+      b.scores = base_scores.scores;
+      recs.push_back(b);
+    }
+
+    Json j;
+    j["name"] = s.name;
+    j["title"] = s.title;
+    j["kind"] = s.kind;
+    j["target_field"] = s.target;
+    j["stages"] = spec.stages;
+    j["domains"] = Json::array();
+    for (const auto& d : spec.domains) j["domains"].push_back({{"name", d.name}, {"field", to_string(d.field)}});
+    j["benchmarks"] = Json::array();
+    for (const auto& b : bench.benchmarks()) j["benchmarks"].push_back({{"name", b.name}, {"field", to_string(b.field)}});
+    j["base_scores"] = base_scores.scores;
+    j["grid"] = grid;
+    j["grid_tokens_per_seed"] = grid_tokens_per_seed;
+    j["pools"] = pools;
+    j["base_model"] = w0.base().key;
+    j["params"] = w0.base().state.num_params();
+    j["records"] = Json::array();
+    for (const auto& r : recs) j["records"].push_back(r.to_json());
+    j["seconds"] = seconds_since(t0);
+    return j;
+  }
+
+  // ---- results.json ---------------------------------------------------------------------------------
+  Json assemble() {
+    Json res;
+    res["schema"] = "dma.results/1";
+    res["preset"] = m_cfg.preset;
+    res["commit"] = git_commit();
+    res["machine"] = machine();
+    res["started_utc"] = m_started;
+    res["score_scale"] = kScoreScale;
+    res["target_weights"] = m_cfg.target_weights;
+    res["data"] = m_data->describe();
+    res["seeds_per_setting"] = m_cfg.seeds;
+    Json cost;
+    const double tps = m_cfg.cpt.value("tokens_per_stage", 16384.0);
+    cost["collection"] = {{"trajectories", m_collection.value("trajectories", 0)},
+                          {"stages_trained", m_collection.value("env_stages", 0)},
+                          {"stages_saved_by_prefix_sharing", m_collection.value("stages_saved", 0)},
+                          {"tokens", double(m_collection.value("env_stages", 0)) * tps},
+                          {"trajectory_tokens", m_collection.value("trajectory_tokens", 0.0)},
+                          {"seconds", m_collection.value("seconds_this_run", 0.0)}};
+    cost["agent_training"] = {{"seconds", m_agents.value("seconds", 0.0)}};
+    cost["base_models"] = m_bases;
+    cost["static_tuning"] = {{"tokens", m_tuning.value("static_tokens", 0.0)}};
+    Json rt = Json::object();
+    for (const auto& [tw, c] : m_transfer_cost) rt[wkey(tw)] = c.to_json();
+    cost["regmix_transfer_fit"] = rt;
+    res["cost"] = cost;
+    res["phases_seconds"] = m_phases;
+    res["settings"] = Json::array();
+    for (const auto& s : experiment_settings()) {
+      const auto p = m_out / "settings" / (s.name + ".json");
+      if (!std::filesystem::exists(p)) continue;
+      res["settings"].push_back(setting_result(load_json(p)));
+    }
+    return res;
+  }
+
+  Json setting_result(const Json& sj) {
+    std::vector<BenchmarkInfo> bi;
+    for (const auto& b : sj["benchmarks"])
+      bi.push_back({b["name"].get<std::string>(), b["field"].get<std::string>() == "target" ? Field::Target : Field::Source});
+    RunScores base{sj["base_scores"].get<std::vector<double>>()};
+    const auto grid = sj["grid"].get<std::vector<double>>();
+    Json out;
+    for (const char* k : {"name", "title", "kind", "target_field", "domains", "benchmarks", "stages"}) out[k] = sj[k];
+    out["pools_hidden"] = sj["pools"];
+    out["base_model"] = sj["base_model"];
+    out["params"] = sj["params"];
+    out["runs"] = Json::array();
+    std::vector<RunRecord> recs;
+    for (const auto& r : sj["records"]) recs.push_back(RunRecord::from_json(r));
+    auto run_json = [&](const RunRecord& r, const std::string& method, double tw) {
+      RunScores sc{r.scores};
+      Json scores = Json::object();
+      for (std::size_t i = 0; i < bi.size() && i < r.scores.size(); ++i) scores[bi[i].name] = r.scores[i];
+      const std::size_t w = sc.worst_source(base, bi);
+      return Json{{"method", method}, {"seed", r.seed}, {"target_weight", tw}, {"scores", scores},
+                  {"avg", sc.avg()}, {"var", sc.var()},
+                  {"source_avg", RunScores::mean_of(r.scores, bi, Field::Source)},
+                  {"source_worst", w < r.scores.size() ? r.scores[w] : std::nan("")},
+                  {"source_worst_benchmark", w < bi.size() ? bi[w].name : ""},
+                  {"target_avg", RunScores::mean_of(r.scores, bi, Field::Target)},
+                  {"objective", sc.objective(base, bi, tw)},
+                  {"tokens", {{"source", r.tokens_source}, {"target", r.tokens_target}}},
+                  {"extra_tokens", r.extra_tokens}, {"wall_seconds", r.wall_seconds}, {"stages_detail", r.stages}};
+    };
+    Json hb = Json::object();
+    for (double tw : m_cfg.target_weights) {
+      // Every method's runs at this weight (weight-free runs count at every weight).
+      for (const auto& r : recs) {
+        if (r.method.rfind("grid_", 0) == 0) continue;
+        if (r.target_weight >= 0 && std::abs(r.target_weight - tw) > 1e-12) continue;
+        out["runs"].push_back(run_json(r, r.method, tw));
+      }
+      // hindsight_static: the grid share with the best mean objective over seeds, on this setting.
+      std::size_t best = 0;
+      double best_v = -1e300;
+      for (std::size_t g = 0; g < grid.size(); ++g) {
+        double v = 0, n = 0;
+        char nm[32];
+        std::snprintf(nm, sizeof nm, "grid_%.3f", grid[g]);
+        for (const auto& r : recs)
+          if (r.method == nm) v += RunScores{r.scores}.objective(base, bi, tw), n += 1;
+        if (n > 0 && v / n > best_v) best_v = v / n, best = g;
+      }
+      char nm[32];
+      std::snprintf(nm, sizeof nm, "grid_%.3f", grid[best]);
+      Mixture mix;
+      for (const auto& r : recs)
+        if (r.method == nm) {
+          RunRecord h = r;
+          h.extra_tokens = sj["grid_tokens_per_seed"].get<double>();
+          out["runs"].push_back(run_json(h, "hindsight_static", tw));
+          if (mix.empty() && !r.stages.empty()) mix = r.stages[0]["mixture"].get<Mixture>();
+        }
+      hb["target_weight_" + wkey(tw)] = Json{{"mixture", mix}, {"objective", best_v}, {"target_share", grid[best]}};
+    }
+    out["hindsight_best"] = hb;
+    out["summary"] = summarize(out["runs"]);
+    return out;
+  }
+
+  // Mean and sd over seeds per (method, weight); rank by objective (hindsight_static not ranked);
+  // regret = hindsight_static's objective mean - the method's.
+  Json summarize(const Json& runs) const {
+    struct Acc {
+      std::vector<double> avg, var, obj, extra;
+    };
+    std::map<std::pair<double, std::string>, Acc> acc;
+    for (const auto& r : runs) {
+      auto& a = acc[{r["target_weight"].get<double>(), r["method"].get<std::string>()}];
+      a.avg.push_back(r["avg"].get<double>());
+      a.var.push_back(r["var"].get<double>());
+      a.obj.push_back(r["objective"].get<double>());
+      a.extra.push_back(r["extra_tokens"].get<double>());
+    }
+    auto ms = [](const std::vector<double>& v) {
+      double m = 0, s = 0;
+      for (double x : v) m += x / double(v.size());
+      for (double x : v) s += (x - m) * (x - m);
+      return std::pair<double, double>{m, v.size() > 1 ? std::sqrt(s / double(v.size() - 1)) : 0.0};
+    };
+    Json out = Json::array();
+    for (double tw : m_cfg.target_weights) {
+      std::vector<std::pair<std::string, Json>> rows;
+      double ref = std::nan("");
+      for (const auto& [k, a] : acc) {
+        if (std::abs(k.first - tw) > 1e-12) continue;
+        const auto [am, as] = ms(a.avg);
+        const auto [om, os] = ms(a.obj);
+        if (k.second == "hindsight_static") ref = om;
+        rows.push_back({k.second, Json{{"method", k.second}, {"target_weight", tw}, {"seeds", a.avg.size()},
+                                       {"avg_mean", am}, {"avg_sd", as}, {"var_mean", ms(a.var).first},
+                                       {"objective_mean", om}, {"objective_sd", os},
+                                       {"extra_tokens", ms(a.extra).first}}});
+      }
+      for (auto& [name, j] : rows) {
+        int rank = 1;
+        if (name != "hindsight_static")
+          for (const auto& [n2, j2] : rows)
+            if (n2 != "hindsight_static" && j2["objective_mean"].get<double>() > j["objective_mean"].get<double>()) ++rank;
+        j["rank"] = name == "hindsight_static" ? Json(nullptr) : Json(rank);
+        j["regret"] = std::isfinite(ref) ? Json(ref - j["objective_mean"].get<double>()) : Json(nullptr);
+        out.push_back(j);
+      }
+    }
+    return out;
+  }
+
+  static std::string git_commit() {
+    std::string s;
+    if (FILE* f = ::popen("git rev-parse --short HEAD 2>/dev/null", "r")) {
+      char buf[64];
+      if (std::fgets(buf, sizeof buf, f)) s = buf;
+      ::pclose(f);
+    }
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return s.empty() ? "unknown" : s;
+  }
+  static std::string machine() {
+    const unsigned n = std::thread::hardware_concurrency();
+    std::string cpu;
+    if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+      char line[256];
+      while (std::fgets(line, sizeof line, f))
+        if (std::string(line).rfind("model name", 0) == 0) {
+          cpu = std::string(line).substr(std::string(line).find(':') + 2);
+          break;
+        }
+      std::fclose(f);
+    }
+    while (!cpu.empty() && cpu.back() == '\n') cpu.pop_back();
+    return std::to_string(n) + " cores" + (cpu.empty() ? "" : ", " + cpu);
+  }
+
+  ExperimentConfig m_cfg;
+  std::filesystem::path m_out;
+  std::unique_ptr<ExperimentData> m_data;
+  bool m_progress;
+  std::string m_started;
+  Json m_phases = Json::object(), m_bases, m_collection, m_tuning, m_agents;
+  std::mutex m_coll_mu;
+  std::map<double, CptWorldPtr> m_coll2d, m_collkd;
+  std::vector<Trajectory> m_trajectories;
+  std::mutex m_transfer_mu;
+  std::map<double, std::shared_ptr<const mixers::RegMix<CptEnv>>> m_transfer;
+  std::map<double, mixers::ProxyCost> m_transfer_cost;
+  std::shared_ptr<const agent::Agent> m_sft, m_cql;
+};
+
+}  // namespace dma::trainer

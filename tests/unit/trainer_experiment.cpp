@@ -1,0 +1,94 @@
+// Unit tests of the experiment driver's parts that do not need a model: the common score scale
+// and the balanced objective (hand-computed numbers), the config's key checks, and the baseline
+// registry (one list of fixed names; weight-free methods can be left out; proxy costs counted).
+#include <catch2/catch.hpp>
+
+#include <dma/env/sim.hpp>
+#include <dma/mixers/registry.hpp>
+#include <dma/trainer/experiment_config.hpp>
+#include <dma/trainer/experiment_scoring.hpp>
+
+#include <set>
+#include <string>
+
+using dma::Field;
+using dma::trainer::BenchmarkInfo;
+using dma::trainer::RunScores;
+
+TEST_CASE("experiment scoring: bits/byte and gold log-prob go to [0,1], higher better", "[trainer][cpu]") {
+  CHECK(dma::trainer::scale_bpb(0.0) == Approx(1.0));
+  CHECK(dma::trainer::scale_bpb(8.0) == Approx(0.0));
+  CHECK(dma::trainer::scale_bpb(2.0) > dma::trainer::scale_bpb(3.0));
+  CHECK(dma::trainer::scale_logprob(0.0) == Approx(1.0));
+  CHECK(dma::trainer::scale_logprob(std::log(0.25)) == Approx(0.25));
+}
+
+TEST_CASE("experiment scoring: the objective counts the worst source benchmark and the target weight",
+          "[trainer][cpu]") {
+  const std::vector<BenchmarkInfo> b{{"a_bpb", Field::Source}, {"b_bpb", Field::Source}, {"math_bpb", Field::Target}};
+  const RunScores base{{0.50, 0.60, 0.30}};
+  const RunScores run{{0.52, 0.50, 0.40}};  // a +0.02, b -0.10 (forgot), math +0.10
+  // source side: (mean(+0.02, -0.10) + min) / 2 = (-0.04 + -0.10) / 2 = -0.07
+  CHECK(run.objective(base, b, 0.5) == Approx(0.5 * 0.10 + 0.5 * -0.07));
+  CHECK(run.objective(base, b, 0.7) == Approx(0.7 * 0.10 + 0.3 * -0.07));
+  CHECK(base.objective(base, b, 0.5) == Approx(0.0).margin(1e-15));
+  CHECK(run.worst_source(base, b) == 1);
+  CHECK(run.avg() == Approx((0.52 + 0.50 + 0.40) / 3));
+  const double m = run.avg();
+  CHECK(run.var() == Approx(((0.52 - m) * (0.52 - m) + (0.50 - m) * (0.50 - m) + (0.40 - m) * (0.40 - m)) / 3));
+  CHECK(RunScores::mean_of(run.scores, b, Field::Target) == Approx(0.40));
+}
+
+TEST_CASE("experiment config: unknown keys and bad values are errors naming the key", "[trainer][cpu]") {
+  using dma::trainer::ExperimentConfig;
+  CHECK_THROWS_WITH(ExperimentConfig::from_json(dma::Json{{"sedes", 3}}, "p.json"), Catch::Contains("'sedes'"));
+  CHECK_THROWS_WITH(ExperimentConfig::from_json(dma::Json{{"settings", {"in_dist_2d", "nope"}}}, "p.json"),
+                    Catch::Contains("'nope'"));
+  CHECK_THROWS_WITH(ExperimentConfig::from_json(dma::Json{{"target_weights", {1.5}}}, "p.json"),
+                    Catch::Contains("target_weights"));
+  CHECK_THROWS_WITH(ExperimentConfig::from_json(dma::Json{{"kd", {{"k", 4}, {"k_unseen", 4}}}}, "p.json"),
+                    Catch::Contains("kd.k"));
+  const auto c = ExperimentConfig::from_json(dma::Json{{"seeds", 3}, {"baselines", {{"grid", 10}}}}, "p.json");
+  CHECK(c.seeds == 3);
+  CHECK(c.grid == 10);
+  CHECK(c.settings.size() == 7);
+}
+
+TEST_CASE("baseline registry: the fixed names, weight-free methods optional, refit cost counted", "[trainer][cpu]") {
+  using Env = dma::env::SimEnv;
+  const dma::env::SimFamily fam{};
+  dma::mixers::BaselineInputs<Env> in;
+  in.proxy_env = [fam] { return Env(fam, 5, 3); };
+  in.static_share = 0.4;
+  in.regmix_runs = 4;
+  auto all = dma::mixers::all_baselines(in);
+  std::set<std::string> names;
+  for (const auto& b : all) names.insert(b.name);
+  CHECK(names == std::set<std::string>{"target_only", "uniform", "replay_25", "replay_50", "replay_75", "static_tuned",
+                                       "regmix_refit", "dbl", "doremi", "odm"});
+  for (const auto& b : all) {
+    if (b.name == "regmix_refit") CHECK(b.cost.runs == 4);
+    if (b.name == "doremi") CHECK(b.cost.runs == 2);
+    if (b.name == "uniform") CHECK(b.cost.tokens == 0);
+  }
+  // replay_25 keeps 25% source: the target share is 0.75.
+  Env e(fam, 5, 3);
+  for (auto& b : all)
+    if (b.name == "replay_25") {
+      b.mixer.reset(e.spec());
+      dma::History h;
+      h.spec = e.spec();
+      CHECK(dma::space::field_share(b.mixer.next(h), e.spec(), Field::Target) == Approx(0.75));
+    }
+  in.weight_free = false;
+  names.clear();
+  for (const auto& b : dma::mixers::all_baselines(in)) {
+    names.insert(b.name);
+    CHECK(b.uses_target_weight);
+  }
+  CHECK(names == std::set<std::string>{"static_tuned", "regmix_refit", "dbl"});
+  // The tuned share: the argmax of the grid values.
+  const auto t = dma::mixers::tune_static_share(dma::mixers::share_grid(4), [](double s) { return -(s - 0.5) * (s - 0.5); });
+  CHECK(t.share == Approx(0.5));
+  CHECK(t.values.size() == 5);
+}
