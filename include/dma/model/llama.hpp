@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -56,6 +57,14 @@ inline void init_params(const ModelConfig& cfg, float* params, Rng rng) {
   }
 }
 
+// Wall-clock seconds of the phases of the steps run since the last reset_phase_times(), for
+// profiling (benchmarks/bench_proxy --profile); busy_* are per thread (the span of each shard),
+// so wall - max(busy) is time spent waiting on the slowest thread or in the pool.
+struct PhaseTimes {
+  double forward = 0, backward = 0, reduce = 0, optimizer = 0, zero = 0;
+  std::vector<double> busy_forward, busy_backward;
+};
+
 template <class B = backend::Cpu>
 class Llama {
   static_assert(dma::Backend<B>, "Llama<B>: B must be a backend tag (dma::Backend)");
@@ -98,6 +107,9 @@ class Llama {
     m_dsw = Floats(N * H);
     m_scratch = Floats(max_batch * NH * T * T);
     for (std::size_t t = 0; t < m_threads; ++t) m_grads.emplace_back(m_layout.total);
+    m_times.busy_forward.assign(m_threads, 0.0);
+    m_times.busy_backward.assign(m_threads, 0.0);
+    m_busy = std::vector<Padded>(m_threads);
     const std::size_t half = cfg.head_size() / 2;
     m_cos = Floats(T * half);
     m_sin = Floats(T * half);
@@ -129,8 +141,15 @@ class Llama {
       check_tokens(targets, N, "targets");
       Memory<B>::upload(m_targets.data(), targets, N);
     }
-    auto job = [this](std::size_t tid) { forward_shard(tid); };
+    const auto t0 = clock::now();
+    auto job = [this](std::size_t tid) {
+      const auto s0 = clock::now();
+      forward_shard(tid);
+      m_busy[tid].v = seconds(s0);
+    };
     m_pool.run(job);
+    m_times.forward += seconds(t0);
+    for (std::size_t t = 0; t < m_threads; ++t) m_times.busy_forward[t] += m_busy[t].v;
     if (!targets) return std::numeric_limits<float>::quiet_NaN();
     double s = 0.0;
     for (std::size_t n = 0; n < N; ++n) s += m_losses[n];
@@ -142,17 +161,59 @@ class Llama {
   // accumulation = several forward/backward pairs with loss_scale = 1/k). Overwrites logits.
   void backward(float loss_scale = 1.0f) {
     DMA_ASSERT(m_has_targets, "Llama::backward needs a forward pass with targets");
-    auto job = [this, loss_scale](std::size_t tid) { backward_shard(tid, loss_scale); };
+    const auto t0 = clock::now();
+    auto job = [this, loss_scale](std::size_t tid) {
+      const auto s0 = clock::now();
+      backward_shard(tid, loss_scale);
+      m_busy[tid].v = seconds(s0);
+    };
     m_pool.run(job);
+    m_times.backward += seconds(t0);
+    for (std::size_t t = 0; t < m_threads; ++t) m_times.busy_backward[t] += m_busy[t].v;
     if (m_threads > 1) {
+      const auto t1 = clock::now();
       auto reduce = [this](std::size_t tid) { reduce_grads(tid); };
       m_pool.run(reduce);
+      m_times.reduce += seconds(t1);
     }
   }
 
   [[nodiscard]] float* grads() noexcept { return m_grads[0].data(); }
   [[nodiscard]] const float* grads() const noexcept { return m_grads[0].data(); }
-  void zero_grads() { m_grads[0].zero(); }
+  // Zeroes the gradient, each thread its own parameter range (see param_range).
+  void zero_grads() {
+    const auto t0 = clock::now();
+    auto job = [this](std::size_t tid) {
+      std::size_t i0, i1;
+      param_range(tid, i0, i1);
+      std::memset(m_grads[0].data() + i0, 0, (i1 - i0) * sizeof(float));
+    };
+    m_pool.run(job);
+    m_times.zero += seconds(t0);
+  }
+
+  // Thread tid's share [i0, i1) of the flat parameter buffer: equal slices with boundaries on
+  // 16-float (64-byte) lines, so that no two threads write one cache line. The gradient
+  // reduction, the gradient norm and the optimizer all use these slices.
+  void param_range(std::size_t tid, std::size_t& i0, std::size_t& i1) const noexcept {
+    const std::size_t P = m_layout.total;
+    auto cut = [&](std::size_t t) { return t >= m_threads ? P : std::min(P, (P * t / m_threads) & ~std::size_t(15)); };
+    i0 = cut(tid);
+    i1 = cut(tid + 1);
+  }
+  // Runs fn(tid) on every thread of the model's pool (fn(0) on the caller); for element-wise work
+  // over param_range(tid) such as the optimizer step. fn must not throw.
+  template <class F>
+  void parallel(F& fn) {
+    m_pool.run(fn);
+  }
+  [[nodiscard]] const PhaseTimes& phase_times() const noexcept { return m_times; }
+  [[nodiscard]] PhaseTimes& phase_times() noexcept { return m_times; }
+  void reset_phase_times() {
+    m_times = PhaseTimes{};
+    m_times.busy_forward.assign(m_threads, 0.0);
+    m_times.busy_backward.assign(m_threads, 0.0);
+  }
   // [Bn, T, V] logits of the last forward (until backward overwrites them).
   [[nodiscard]] const float* logits() const noexcept { return m_logits.data(); }
   // [Bn, T] per-token losses (nats) of the last forward with targets.
@@ -278,7 +339,8 @@ class Llama {
 
   // grads[0] += grads[t] for t = 1..threads-1 (in that order), grads[t] = 0; slice per thread.
   void reduce_grads(std::size_t tid) {
-    const std::size_t P = m_layout.total, i0 = P * tid / m_threads, i1 = P * (tid + 1) / m_threads;
+    std::size_t i0, i1;
+    param_range(tid, i0, i1);
     float* main = m_grads[0].data();
     for (std::size_t t = 1; t < m_threads; ++t) {
       float* o = m_grads[t].data();
@@ -286,6 +348,14 @@ class Llama {
       std::memset(o + i0, 0, (i1 - i0) * sizeof(float));
     }
   }
+
+  using clock = std::chrono::steady_clock;
+  static double seconds(clock::time_point t0) noexcept {
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  }
+  struct alignas(64) Padded {  // one cache line per thread: no false sharing of the timers
+    double v = 0;
+  };
 
   ModelConfig m_cfg;
   ParamLayout m_layout;
@@ -300,6 +370,8 @@ class Llama {
   Floats m_dres, m_dh, m_dqkv, m_dgu, m_dsw, m_scratch;
   std::vector<Floats> m_grads;
   Floats m_cos, m_sin;
+  PhaseTimes m_times;
+  std::vector<Padded> m_busy;
 };
 
 }  // namespace dma::model
