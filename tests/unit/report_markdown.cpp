@@ -185,3 +185,13 @@ TEST_CASE("report write_all: results.md and plot scripts from a results.json fil
   }
   CHECK_FALSE(std::filesystem::exists(dir.path / "out2" / "results.md"));
 }
+
+TEST_CASE("report markdown: a tiny non-zero regret or gap is not printed as a tie", "[report][cpu]") {
+  Json j = dma::test::report_fixture();
+  j["settings"][2]["runs"][3]["objective"] = 0.51 + 2.4e-9;  // CQL just above the reference 0.51
+  j["settings"][2]["runs"][2]["avg"] = 0.46 - 3e-9;          // SFT just below CQL's Avg 0.46
+  const Results r = fixture(j);
+  const std::string md = render_markdown(r);
+  CHECK_THAT(md, Contains("| cql_agent | 1 | 0.4600 | 0.4600 | 0.4600 | – | **0.5100** | 1 | -2.4e-09 | 0 |"));
+  CHECK_THAT(md, Contains("code_target w=0.5: +3.0e-09"));
+}

@@ -128,3 +128,13 @@ TEST_CASE("report results: without target_weights the weights come from the runs
   const auto r = parse_results(j, "fixture.json");
   CHECK(r.target_weights == std::vector<double>{0.5, 0.7});
 }
+
+TEST_CASE("report results: an empty mixture means not recorded, not a wrong length", "[report][cpu]") {
+  Json j = dma::test::report_fixture();
+  j["settings"][1]["hindsight_best"]["target_weight_0.5"]["mixture"] = Json::array();
+  j["settings"][0]["runs"][4]["stages_detail"][0]["mixture"] = Json::array();
+  const auto r = parse_results(j, "fixture.json");
+  CHECK(r.settings[1].hindsight_best[0].mixture.empty());
+  CHECK(r.settings[0].runs[4].stages[0].mixture.empty());
+  CHECK(r.settings[0].runs[4].stages[1].mixture.size() == 2);
+}

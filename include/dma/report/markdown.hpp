@@ -21,9 +21,9 @@ namespace dma::report {
 
 namespace detail {
 
-inline std::string num(double v, const char* f = "%.4f") {
+inline std::string num(double v, const char* f = nullptr) {
   if (!std::isfinite(v)) return "–";
-  return fmt(f, v);
+  return f ? fmt(f, v) : dec4(v);
 }
 
 // 0, 12.3k, 4.5M, 6.7G: token counts of very different sizes in one column.

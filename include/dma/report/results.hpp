@@ -201,7 +201,7 @@ inline std::vector<NamedField> parse_named_fields(const At& a) {
 }
 
 // A mixture must have one share per domain, each in [0, 1], summing to 1 (to 1e-3: files
-// round their numbers).
+// round their numbers). An empty list means "not recorded" and is kept empty.
 inline std::vector<double> parse_mixture(const At& a, std::size_t domains) {
   std::vector<double> m(a.array_size());
   double sum = 0;
@@ -210,6 +210,7 @@ inline std::vector<double> parse_mixture(const At& a, std::size_t domains) {
     if (m[i] < -1e-9 || m[i] > 1 + 1e-9) a[i].bad_value("expected a share in [0, 1], got " + std::to_string(m[i]));
     sum += m[i];
   }
+  if (m.empty()) return m;  // [] = not recorded
   if (domains > 0 && m.size() != domains)
     a.bad_value("expected " + std::to_string(domains) + " shares (one per domain), got " + std::to_string(m.size()));
   if (!m.empty() && std::abs(sum - 1.0) > 1e-3) a.bad_value("shares sum to " + std::to_string(sum) + ", expected 1");

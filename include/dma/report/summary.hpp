@@ -263,6 +263,13 @@ inline std::string fmt(const char* f, double v) {
   return buf;
 }
 
+// Four decimals; a non-zero value that would print as (-)0.0000 gets two significant digits
+// instead, so that a 2e-9 gap is not shown as a tie (or a negative regret as zero).
+inline std::string dec4(double v, bool sign = false) {
+  if (v != 0 && std::abs(v) < 5e-5) return fmt(sign ? "%+.1e" : "%.1e", v);
+  return fmt(sign ? "%+.4f" : "%.4f", v);
+}
+
 inline std::string weight_label(double w) { return "w=" + fmt("%g", w); }
 
 struct SettingSums {
@@ -311,6 +318,7 @@ inline std::string trim_detail(std::string d) {
 // The four verdicts, each computed from the summaries (never read from the file's "claims").
 // A setting counts as won only if the CQL agent has the best Avg at every reported weight.
 inline std::vector<ClaimVerdict> evaluate_claims(const Results& r) {
+  using detail::dec4;
   using detail::fmt;
   using detail::weight_label;
   const auto all = detail::all_sums(r);
@@ -372,8 +380,8 @@ inline std::vector<ClaimVerdict> evaluate_claims(const Results& r) {
         }
         any = true;
         const double gap = q->avg_mean - f->avg_mean;
-        if (!(gap > 0)) held = false, failures += where + " (CQL - SFT = " + fmt("%+.4f", gap) + "); ";
-        else c.detail += where + ": " + fmt("%+.4f", gap) + "; ";
+        if (!(gap > 0)) held = false, failures += where + " (CQL - SFT = " + dec4(gap, true) + "); ";
+        else c.detail += where + ": " + dec4(gap, true) + "; ";
       }
     if (any) c.verdict = held ? Verdict::Held : Verdict::NotHeld;
     if (!failures.empty()) c.detail = "below or equal in: " + failures + "above in: " + c.detail;
@@ -406,8 +414,8 @@ inline std::vector<ClaimVerdict> evaluate_claims(const Results& r) {
           present = true;
           const bool ok = q->regret < st->regret && q->regret < rg->regret && q->extra_tokens == 0;
           failed = failed || !ok;
-          c.detail += where + ": regret CQL " + fmt("%.4f", q->regret) + ", static_tuned " + fmt("%.4f", st->regret) +
-                      ", regmix_transfer " + fmt("%.4f", rg->regret) +
+          c.detail += where + ": regret CQL " + dec4(q->regret) + ", static_tuned " + dec4(st->regret) +
+                      ", regmix_transfer " + dec4(rg->regret) +
                       (q->extra_tokens == 0 ? std::string() : ", CQL extra tokens " + fmt("%.3g", q->extra_tokens)) +
                       (ok ? " (smaller)" : " (NOT smaller)") + "; ";
         }
