@@ -4,12 +4,50 @@
 # and absolute times are noisy. Prints every measurement as a JSON line, then a summary of
 # medians and ratios (the acceptance numbers of issue #3).
 #   usage: scripts/bench_proxy.sh [reps]      (env: BUILD=build/model, PY=/usr/bin/python3)
+#          scripts/bench_proxy.sh scaling [reps]
+#   "scaling": only ours at d128 (vocab 256, 4 layers, ctx 128, batch 16), interleaved: 1 thread,
+#   2 threads, 2 threads with the old serial optimizer (--serial-opt), and two independent 1-thread processes at once (what 2 cores give two jobs that
+#   share nothing: the hardware ceiling of 2-thread scaling); medians, ratios and phase times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps=${1:-3}
 bin=${BUILD:-build/model}/benchmarks/bench_proxy
 py=${PY:-/usr/bin/python3}
 [[ -x $bin ]] || { echo "bench_proxy.sh: $bin not built (cmake --build ${BUILD:-build/model} --target bench_proxy)" >&2; exit 2; }
+if [[ ${1:-} == scaling ]]; then
+  reps=${2:-5}
+  flags="--vocab 256 --d-model 128 --layers 4 --heads 4 --ctx 128 --batch 16 --steps 12 --no-peak"
+  log=$(mktemp)
+  for ((r = 0; r < reps; ++r)); do
+    "$bin" $flags --threads 1 | sed 's/^{/{"run":"1t",/' | tee -a "$log"
+    "$bin" $flags --threads 2 | sed 's/^{/{"run":"2t",/' | tee -a "$log"
+    "$bin" $flags --threads 2 --serial-opt 1 | sed 's/^{/{"run":"2t_serial_opt",/' | tee -a "$log"
+    a=$(mktemp); b=$(mktemp)
+    "$bin" $flags --threads 1 >"$a" & "$bin" $flags --threads 1 >"$b"; wait
+    sed 's/^{/{"run":"2x1t",/' "$a" "$b" | tee -a "$log"
+    rm -f "$a" "$b"
+  done
+  "$py" - "$log" "$reps" <<'PYEOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+def med(run, f=lambda r: r["tokens_per_s"]):
+    v = [f(r) for r in rows if r["run"] == run]
+    return statistics.median(v) if v else float("nan")
+one, two, pair, old = med("1t"), med("2t"), med("2x1t"), med("2t_serial_opt")
+ph = lambda run, k: med(run, lambda r: r["phases"][k])
+out = {"tokens_per_s_1t": one, "tokens_per_s_2t": two, "ratio_2t_vs_1t": two / one,
+       "ratio_2t_serial_optimizer_vs_1t": old / one,
+       "ceiling_two_1t_processes_vs_one": 2 * pair / one,
+       "phases_ms_1t": {k: ph("1t", k) for k in ("forward_ms", "backward_ms", "reduce_ms", "optimizer_ms", "zero_ms", "other_ms")},
+       "phases_ms_2t": {k: ph("2t", k) for k in ("forward_ms", "backward_ms", "reduce_ms", "optimizer_ms", "zero_ms", "other_ms")},
+       "phases_ms_2t_serial_opt": {k: ph("2t_serial_opt", k) for k in ("forward_ms", "backward_ms", "reduce_ms", "optimizer_ms", "zero_ms", "other_ms")},
+       "busy_ms_2t": {k: [med("2t", lambda r, i=i: r["phases"][k][i]) for i in range(2)] for k in ("busy_forward_ms", "busy_backward_ms")},
+       "reps": int(sys.argv[2])}
+print(json.dumps(out, indent=1))
+PYEOF
+  rm -f "$log"
+  exit 0
+fi
+reps=${1:-3}
 log=$(mktemp)
 # vocab d_model layers heads ctx batch threads steps
 configs=("256 64 2 4 64 16 1 20" "256 128 4 4 128 16 1 8" "256 128 4 4 128 16 2 8" "256 256 4 4 128 16 1 4")

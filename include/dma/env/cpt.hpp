@@ -5,8 +5,9 @@
 // the whole CPT budget) + mixture-sampler state (hidden pool limits, epochs) + step history;
 // step(mixture) trains one stage and evaluates; fork() copies the run in memory, save/load
 // persist it (framed). Feedback::seconds is nominal (FLOPs / kNominalFlopsPerSecond) so that
-// trajectories are byte-reproducible; the measured wall time is in timing(). Tested in tests/unit/env_cpt.cpp (concept, determinism, fork, save/load,
-// invalid mixtures, the hidden repeated pool); measured by examples/cpt_demo.cpp.
+// trajectories are byte-reproducible; the measured wall time is in timing(). Tested in
+// tests/unit/env_cpt.cpp (concept, determinism, fork, save/load, invalid mixtures, the hidden
+// repeated pool); measured by examples/cpt_demo.cpp and benchmarks/bench_proxy --cpt.
 #pragma once
 
 #include <algorithm>
