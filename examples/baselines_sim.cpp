@@ -18,6 +18,7 @@
 #include <dma/mixers/odm.hpp>
 #include <dma/mixers/ramp.hpp>
 #include <dma/mixers/regmix.hpp>
+#include <dma/mixers/registry.hpp>
 #include <dma/mixers/replay.hpp>
 #include <dma/mixers/target_only.hpp>
 #include <dma/mixers/uniform.hpp>
@@ -71,19 +72,18 @@ int main(int argc, char** argv) try {
 
   // ---- fitted once on the training instances, carried to every held-out instance -------------
   auto t0 = Clock::now();
-  double best_share = 0.5, best_value = -1e300;
-  for (int k = 0; k <= 20; ++k) {
-    const double sh = 0.05 * k;
+  const auto grid = dma::mixers::share_grid(20);
+  const double best_share = dma::mixers::tune_static_share(grid, [&](double sh) {
     double v = 0;
     for (auto seed : train) {
       const Env e = make_env(seed);
       v += dma::env::noise_free_return(e, trainer.reward(), {dma::mixers::fixed_mixture(e.spec(), sh)});
     }
-    if (v > best_value) best_value = v, best_share = sh;
-  }
+    return v;
+  }).share;
   // The tuning grid above is noise-free full runs: 21 shares x the training instances.
   dma::mixers::ProxyCost carried_cost;
-  carried_cost.runs = 21 * train.size();
+  carried_cost.runs = grid.size() * train.size();
   carried_cost.stages = carried_cost.runs * family.stages;
   carried_cost.tokens = double(carried_cost.stages) * family.tokens_per_stage;
 
@@ -104,8 +104,6 @@ int main(int argc, char** argv) try {
     }
     if (v > best_ref_value) best_ref_value = v, best_ref = ref;
   }
-  dma::mixers::DblOptions dbl_tuned;
-  dbl_tuned.target_reference = best_ref;
 
   // RegMix transferred: proxy runs spread over the training instances (spaces of different
   // sizes), so it describes mixtures by field shares only.
@@ -113,9 +111,10 @@ int main(int argc, char** argv) try {
   ropt.runs = std::max<std::size_t>(regmix_runs, 2 * train.size());
   ropt.seed = 101;
   ropt.features = dma::mixers::RegMixFeatures::FieldShares;
-  dma::mixers::RegMix<Env> regmix_transfer([&](std::size_t i) { return make_env(train[i % train.size()]); }, ropt,
-                                           "regmix(transfer)");
-  regmix_transfer.fit();
+  auto regmix_transfer_ptr = std::make_shared<dma::mixers::RegMix<Env>>(
+      [&](std::size_t i) { return make_env(train[i % train.size()]); }, ropt, "regmix_transfer");
+  regmix_transfer_ptr->fit();
+  const auto& regmix_transfer = *regmix_transfer_ptr;
   std::printf("dbl target reference tuned on the training instances: %.2f x base loss\n", best_ref);
   std::printf("static share tuned on %zu training instances: %.2f; regmix(transfer) fitted on %zu proxy runs "
               "(%s, LOO mse linear %.3g, kernel %.3g); %.2f s\n",
@@ -146,20 +145,15 @@ int main(int argc, char** argv) try {
   t0 = Clock::now();
   dma::trainer::ResultsTable table;
   std::map<std::string, CostRow> costs;
-  costs["static_carried"].one_time = carried_cost;
-  costs["regmix(transfer)"].one_time = regmix_transfer.cost();
-  costs["dbl(tuned)"].one_time = dbl_tune_cost;
+  costs["static_tuned"].one_time = carried_cost;
+  costs["regmix_transfer"].one_time = regmix_transfer.cost();
+  costs["dbl_tuned"].one_time = dbl_tune_cost;
   dma::Json fits = dma::Json::array();
   dma::Progress prog("baselines", heldout.size(), 1.0, !quiet);
   for (const auto& inst : heldout) {
     const Env proto = make_env(inst.seed);
     const auto spec = proto.spec();
     const auto& in = proto.instance();
-    std::vector<dma::trainer::AnyMixer> methods;
-    methods.emplace_back(dma::mixers::Uniform{});
-    methods.emplace_back(dma::mixers::TargetOnly{});
-    for (double r : {0.25, 0.5, 0.75}) methods.emplace_back(dma::mixers::Replay(r));
-    methods.emplace_back(dma::mixers::FixedRatio(best_share, "static_carried"));
     // Natural: source data is plentiful (one run's worth per domain stands in for "large"), the
     // target has its pool (capped at one run's worth). A practitioner knows these sizes; other
     // methods must discover the pool.
@@ -167,35 +161,25 @@ int main(int argc, char** argv) try {
     std::vector<double> sizes;
     for (std::size_t i = 0; i < spec.num_domains(); ++i)
       sizes.push_back(spec.domains[i].field == dma::Field::Source ? run_tokens : std::min(in.pool[i], run_tokens));
-    methods.emplace_back(dma::mixers::Natural(sizes));
-    methods.emplace_back(dma::mixers::LinearRamp(0.8, 0.2));
-    methods.emplace_back(dma::mixers::LinearRamp(0.2, 0.8));
-    methods.emplace_back(dma::mixers::Dbl{});
-    methods.emplace_back(dma::mixers::Dbl(dbl_tuned, "dbl(tuned)"));
-    methods.emplace_back(dma::mixers::Odm{});
-
-    // Proxy-run methods: fitted on this instance (same data, other run seeds), before deployment.
-    auto factory = [proto](std::size_t) { return proto.fork(); };
-    dma::mixers::RegMixOptions ro;
-    ro.runs = regmix_runs;
-    ro.seed = 202 + inst.seed;
-    dma::mixers::RegMix<Env> regmix(factory, ro, "regmix(refit)");
-    regmix.reset(spec);
-    dma::mixers::DoremiOptions dopt;
-    dopt.seed = 303 + inst.seed;
-    dma::mixers::DoReMi<Env> doremi([proto] { return proto.fork(); }, dopt);
-    doremi.fit();
-    dopt.online = true;
-    dma::mixers::DoReMi<Env> doremi_online([proto] { return proto.fork(); }, dopt);
-    doremi_online.fit();
-    costs["regmix(refit)"].per_instance += regmix.cost();
-    costs["doremi"].per_instance += doremi.cost();
-    costs["doremi(online)"].per_instance += doremi_online.cost();
-    fits.push_back({{"instance", inst.seed}, {"regmix", regmix.report().to_json()}, {"doremi", doremi.report()}});
-    methods.emplace_back(regmix);
-    methods.emplace_back(regmix_transfer);
-    methods.emplace_back(doremi);
-    methods.emplace_back(doremi_online);
+    // Every baseline from the one registry (mixers/registry.hpp); the proxy-run methods are fitted
+    // here on this instance (same data, other run seeds), before deployment.
+    dma::mixers::BaselineInputs<Env> bin;
+    bin.proxy_env = [proto] { return proto.fork(); };
+    bin.static_share = best_share;
+    bin.regmix_transfer = regmix_transfer_ptr;
+    bin.regmix_runs = regmix_runs;
+    bin.seed = inst.seed;
+    bin.extended = true;
+    bin.natural_sizes = sizes;
+    bin.dbl_tuned_reference = best_ref;
+    std::vector<dma::trainer::AnyMixer> methods;
+    dma::Json fit = dma::Json::object();
+    for (auto& b : dma::mixers::all_baselines(bin)) {
+      if (b.cost.runs > 0) costs[b.name].per_instance += b.cost;
+      if (!b.fit.is_null()) fit[b.name] = b.fit;
+      methods.push_back(std::move(b.mixer));
+    }
+    fits.push_back({{"instance", inst.seed}, {"fits", fit}});
 
     const auto part = trainer.compare(methods, {inst}, run_seeds,
                                       {{"oracle", oracle}, {"best_static(hindsight)", best_static}}, false);

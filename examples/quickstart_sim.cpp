@@ -19,8 +19,7 @@
 #include <dma/mixers/agent.hpp>
 #include <dma/mixers/episode.hpp>
 #include <dma/mixers/fixed.hpp>
-#include <dma/mixers/target_only.hpp>
-#include <dma/mixers/uniform.hpp>
+#include <dma/mixers/registry.hpp>
 #include <dma/reward/balanced.hpp>
 #include <dma/rl/cql.hpp>
 #include <dma/rl/sft.hpp>
@@ -142,16 +141,14 @@ int main(int argc, char** argv) try {
 
   // ---- a static share tuned once on the training instances, carried to every setting ----------
   t0 = Clock::now();
-  double best_share = 0.5, best_value = -1e300;
-  for (int k = 0; k <= 20; ++k) {
-    const double sh = 0.05 * k;
+  const double best_share = dma::mixers::tune_static_share(dma::mixers::share_grid(20), [&](double sh) {
     double v = 0;
     for (auto seed : train) {
       const Env e = make_env(seed);
       v += dma::env::noise_free_return(e, trainer.reward(), {dma::mixers::fixed_mixture(e.spec(), sh)});
     }
-    if (v > best_value) best_value = v, best_share = sh;
-  }
+    return v;
+  }).share;
   std::printf("carried static share (tuned on the training instances): %.2f; %.2f s\n", best_share, since(t0));
 
   // ---- AGENTS: SFT on the best trajectories, then CQL starting from the SFT agent ----------
@@ -186,11 +183,12 @@ int main(int argc, char** argv) try {
 
   // ---- compare on held-out instances ------------------------------------------------------------
   t0 = Clock::now();
+  // The baselines that need no proxy runs, from the one registry (mixers/registry.hpp; the
+  // proxy-run ones are in examples/baselines_sim.cpp), then a user's rule and the two agents.
   std::vector<dma::trainer::AnyMixer> methods;
-  methods.emplace_back(dma::mixers::Uniform{});
-  methods.emplace_back(dma::mixers::TargetOnly{});
-  methods.emplace_back(dma::mixers::FixedRatio(0.5));
-  methods.emplace_back(dma::mixers::FixedRatio(best_share, "static_carried"));
+  dma::mixers::BaselineInputs<Env> bin;
+  bin.static_share = best_share;
+  for (auto& b : dma::mixers::all_baselines(bin)) methods.push_back(std::move(b.mixer));
   methods.emplace_back(WatchTarget(best_share));
   methods.emplace_back(dma::mixers::AgentMixer(sft_agent, "agent-sft"));
   methods.emplace_back(dma::mixers::AgentMixer(cql_agent, "agent-cql"));

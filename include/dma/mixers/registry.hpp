@@ -78,7 +78,7 @@ std::vector<Baseline> all_baselines(const BaselineInputs<Env>& in) {
   if (in.proxy_env) {
     RegMixOptions ro;
     ro.runs = in.regmix_runs;
-    ro.seed = in.seed * 1000003 + 202;
+    ro.seed = in.seed + 202;  // baselines_sim passes the instance seed (its documented numbers)
     const auto make = in.proxy_env;
     RegMix<Env> refit([make](std::size_t) { return make(); }, ro, "regmix_refit");
     refit.fit();
@@ -88,7 +88,7 @@ std::vector<Baseline> all_baselines(const BaselineInputs<Env>& in) {
   add("dbl", trainer::AnyMixer(Dbl{}, "dbl"), true);
   if (in.proxy_env && in.weight_free) {
     DoremiOptions d;
-    d.seed = in.seed * 1000003 + 303;
+    d.seed = in.seed + 303;
     const auto make = in.proxy_env;
     DoReMi<Env> doremi(make, d, "doremi");
     doremi.fit();
@@ -107,7 +107,7 @@ std::vector<Baseline> all_baselines(const BaselineInputs<Env>& in) {
     add("dbl_tuned", trainer::AnyMixer(Dbl(o), "dbl_tuned"), true);
     if (in.proxy_env && in.weight_free) {
       DoremiOptions d;
-      d.seed = in.seed * 1000003 + 303;
+      d.seed = in.seed + 303;
       d.online = true;
       const auto make = in.proxy_env;
       DoReMi<Env> online(make, d, "doremi_online");
