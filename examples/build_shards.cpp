@@ -58,7 +58,7 @@ int main(int argc, char** argv) try {
   const fs::path manifest_path = cfg.get<std::string>("manifest", (corpus / "manifest.json").string());
   const std::string kind = cfg.get<std::string>("space", "sources");
   const auto seed = cfg.get<std::uint64_t>("seed", 1);
-  const auto manifest = dma::space::from_manifest(manifest_path);
+  const auto manifest = dma::space::from_manifest(manifest_path, cfg.get<bool>("verify_sha256", false));
   const dma::data::ByteTokenizer tok;
 
   if (kind == "sources") {

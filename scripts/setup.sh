@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/setup.sh [build|test|run|peer]...: installs the Debian packages dma needs, idempotently.
 #   build  compilers, CMake and the header libraries (Eigen, xtensor, Boost.Hana, nlohmann-json)
-#   test   build + Catch2 + OpenMPI (the 2-rank collection test)
+#   test   build + Catch2 + OpenMPI (the 2-rank collection test) + clang and its libFuzzer/
+#          sanitizer runtimes (scripts/fuzz.sh; Debian 12: clang-14's libclang-rt-14-dev)
 #   run    build + OpenMPI + gnuplot (plots) + the tools data preparation uses (npm, dictd readers)
 #   peer   Debian's python3-torch with OpenBLAS (reference fixtures and benchmark peers only)
 # Packages already installed are not touched; apt-get runs only when something is missing.
@@ -12,7 +13,7 @@ want=(build-essential cmake pkg-config libeigen3-dev libxtensor-dev libboost-dev
 for group in "${@:-build}"; do
   case "$group" in
     build) ;;
-    test) want+=(catch2 libopenmpi-dev openmpi-bin) ;;
+    test) want+=(catch2 libopenmpi-dev openmpi-bin clang libclang-rt-14-dev) ;;
     run) want+=(libopenmpi-dev openmpi-bin gnuplot-nox npm man-db groff-base bsdextrautils python3) ;;
     peer) want+=(python3-torch libopenblas0-pthread python3-numpy) ;;
     *) echo "setup.sh: unknown group '$group' (expected build, test, run or peer)" >&2; exit 2 ;;

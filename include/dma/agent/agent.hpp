@@ -304,7 +304,10 @@ class Agent {
     a.m_norm.dom_sd = get_mat(r, "norm.dom_sd", id.dom_sd, src);
     a.m_norm.glob_mean = get_mat(r, "norm.glob_mean", id.glob_mean, src);
     a.m_norm.glob_sd = get_mat(r, "norm.glob_sd", id.glob_sd, src);
-    a.set_q_scale(r.get<double>("q_scale"));
+    const double q_scale = r.get<double>("q_scale");
+    if (!(q_scale > 0) || !std::isfinite(q_scale))
+      fail(src, ": field 'q_scale': expected a positive finite value, got ", q_scale);
+    a.set_q_scale(q_scale);
     get_store(r, a.m_policy_ps, "policy", src);
     get_store(r, a.m_critic_ps, "critic", src);
     if (r.remaining() != 0) fail(src, ": ", r.remaining(), " unexpected bytes after the parameters");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -49,6 +50,10 @@ inline Feedback get_feedback(io::Reader& r) {
   r.get_array(f.loss.data(), f.loss.size(), "loss");
   f.score.resize(r.get_count("score count", 1u << 16));
   r.get_array(f.score.data(), f.score.size(), "score");
+  for (double x : f.loss)  // numerical faults never enter a store (model/guard.hpp): a NaN here is damage
+    if (!std::isfinite(x)) fail(r.source(), ": field 'loss': expected finite values, got ", x);
+  for (double x : f.score)
+    if (!std::isfinite(x)) fail(r.source(), ": field 'score': expected finite values, got ", x);
   for (std::size_t k = 0; k < f.score.size(); ++k) {
     const auto fld = r.get<std::uint8_t>("score field");
     if (fld > 1) fail(r.source(), ": field 'score field': expected 0 (source) or 1 (target), got ", int(fld));
@@ -109,9 +114,14 @@ inline Trajectory deserialize_trajectory(std::string_view bytes, const std::stri
   for (std::size_t t = 0; t < S; ++t) {
     Step st;
     st.mixture.resize(r.get_count("mixture size", 1u << 16));
+    if (st.mixture.size() != D)
+      fail(source, ": field 'mixture size': expected ", D, " weights (one per domain), got ", st.mixture.size());
     r.get_array(st.mixture.data(), st.mixture.size(), "mixture");
+    for (double x : st.mixture)
+      if (!(x >= 0) || !std::isfinite(x)) fail(source, ": field 'mixture': expected finite weights >= 0, got ", x);
     st.feedback = detail::get_feedback(r);
     st.reward = r.get<double>("reward");
+    if (!std::isfinite(st.reward)) fail(source, ": field 'reward': expected a finite value, got ", st.reward);
     tr.history.steps.push_back(std::move(st));
   }
   if (r.remaining() != 0) fail(source, ": ", r.remaining(), " unexpected bytes after the trajectory");

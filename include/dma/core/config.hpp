@@ -21,7 +21,7 @@ using Json = nlohmann::json;
 inline Json parse_json(std::string_view text, const std::string& source) {
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
     fail(source, ": invalid JSON: ", e.what());
   }
 }

@@ -142,6 +142,7 @@ class Reader {
       fail(m_source, ": field '", field, "': expected ", n, " elements of ", sizeof(T),
            " bytes at offset ", m_pos, ", but only ", m_bytes.size() - m_pos,
            " bytes remain (truncated file?)");
+    if (n == 0) return;  // `out` may be null (an empty vector): memcpy(nullptr, ..., 0) is UB
     std::memcpy(out, m_bytes.data() + m_pos, n * sizeof(T));
     m_pos += n * sizeof(T);
   }
@@ -203,7 +204,7 @@ inline std::string_view unframe(std::string_view bytes, std::string_view magic,
   r.expect_magic(magic);
   r.expect_version(version);
   const auto n = r.get<std::uint64_t>("payload length");
-  if (n + 4 != r.remaining())
+  if (r.remaining() < 4 || n != r.remaining() - 4)  // (not n + 4: a huge n would wrap around)
     fail(source, ": payload length ", n, " does not match file size (", r.remaining(),
          " bytes follow the header; truncated or extended file)");
   const std::string_view payload = bytes.substr(r.pos(), n);

@@ -114,7 +114,7 @@ void for_each_jsonl(std::string_view text, const std::string& source, Fn&& fn) {
     Json j;
     try {
       j = Json::parse(line);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
       fail(source, ":", line_no, ": invalid JSON line (", e.what(), ")");
     }
     fn(line_no, j);

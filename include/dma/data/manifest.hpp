@@ -2,7 +2,7 @@
 // Per domain: name, field, text bytes, documents, its train/held-out document files (path
 // relative to the manifest, bytes, documents, sha256) and the packages it came from. Parsing
 // checks every field and names it in the error; check_files() compares file sizes with the
-// manifest. space/manifest.hpp turns it into a DomainSpace. Tested in tests/unit/space_manifest.cpp.
+// manifest, verify_sha256() (opt-in, reads every byte) their SHA-256 (core/sha256.hpp). space/manifest.hpp turns it into a DomainSpace. Tested in tests/unit/space_manifest.cpp.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +12,7 @@
 
 #include "dma/core/config.hpp"
 #include "dma/core/error.hpp"
+#include "dma/core/sha256.hpp"
 #include "dma/core/types.hpp"
 
 namespace dma::data {
@@ -44,7 +45,7 @@ struct CorpusManifest {
   static CorpusManifest parse(const Json& j, const std::filesystem::path& path) {
     const std::string src = path.string();
     if (!j.is_object()) fail(src, ": expected a JSON object at the top level");
-    if (j.value("format", std::string()) != "dma-corpus") fail(src, ": field 'format': expected \"dma-corpus\"");
+    if (!j.contains("format") || j["format"] != "dma-corpus") fail(src, ": field 'format': expected \"dma-corpus\"");
     if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int>() != 1)
       fail(src, ": field 'version': expected 1 (this build reads corpus manifest version 1)");
     if (!j.contains("domains") || !j["domains"].is_array()) fail(src, ": field 'domains': expected an array");
@@ -74,11 +75,11 @@ struct CorpusManifest {
              md.heldout.documents);
       if (d.contains("sources") && d["sources"].is_array())
         for (const Json& s : d["sources"])
-          md.sources.push_back({s.value("package", ""), s.value("version", ""), s.value("kind", "")});
+          md.sources.push_back({opt_string(s, "package"), opt_string(s, "version"), opt_string(s, "kind")});
       m.domains.push_back(std::move(md));
     }
     if (j.contains("unavailable") && j["unavailable"].is_array())
-      for (const Json& u : j["unavailable"]) m.unavailable.push_back(u.value("name", "?") + ": " + u.value("reason", ""));
+      for (const Json& u : j["unavailable"]) m.unavailable.push_back(opt_string(u, "name", "?") + ": " + opt_string(u, "reason"));
     return m;
   }
 
@@ -98,7 +99,24 @@ struct CorpusManifest {
       }
   }
 
+  // The full audit: sizes, then each file's SHA-256 against the manifest's (reads every byte;
+  // opt-in because a 10-domain corpus takes seconds). Names the domain, the file and both digests.
+  void verify_sha256() const {
+    check_files();
+    for (const auto& d : domains)
+      for (const ManifestFile* f : {&d.train, &d.heldout}) {
+        const std::string got = sha256_file(f->path);
+        if (got != f->sha256)
+          fail(path.string(), ": domain '", d.name, "': file ", f->path.string(), ": field 'sha256': expected ",
+               f->sha256, " but the file hashes to ", got, " (corrupted or edited; re-run scripts/prepare_data.sh)");
+      }
+  }
+
  private:
+  // An informational string: absent or of another type gives `fallback` (Json::value would throw).
+  static std::string opt_string(const Json& o, const char* key, const char* fallback = "") {
+    return o.is_object() && o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : fallback;
+  }
   static std::string string_field(const Json& d, const char* key, const std::string& at) {
     if (!d.contains(key) || !d[key].is_string()) fail(at, ".", key, ": expected a string");
     return d[key].get<std::string>();

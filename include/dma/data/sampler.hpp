@@ -76,6 +76,10 @@ class MixtureSampler {
       const std::size_t lim = i < m_cfg.pool_limit.size() ? m_cfg.pool_limit[i] : 0;
       auto& s = m_dom[i];
       s.pool = (lim == 0 || lim > m_domains[i].size()) ? m_domains[i].size() : lim;
+      // Fewer tokens than one row would be repeated within every row: refuse before any training.
+      if (s.pool > 0 && s.pool < row_len())
+        fail("sampler: domain '", m_names[i], "' has ", s.pool, " tokens", lim ? " (after its pool limit)" : "",
+             ", fewer than one training row (context + 1 = ", row_len(), "); give it more data or leave it out");
       s.windows = std::max<std::size_t>(1, s.pool / row_len());
     }
     m_weights.assign(d, 0.0);

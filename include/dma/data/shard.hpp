@@ -286,9 +286,10 @@ class ShardSet {
     const auto index = dir / "space.json";
     const Json j = load_json(index);
     const std::string src = index.string();
-    if (!j.is_object() || j.value("format", "") != "dma-shards")
+    // (typed checks, not Json::value: a field of another JSON type must give dma::Error, not type_error)
+    if (!j.is_object() || !j.contains("format") || j["format"] != "dma-shards")
       fail(src, ": field 'format': expected \"dma-shards\"");
-    if (j.value("version", 0) != 1) fail(src, ": field 'version': expected 1");
+    if (!j.contains("version") || j["version"] != 1) fail(src, ": field 'version': expected 1");
     if (!j.contains("domains") || !j["domains"].is_array() || j["domains"].empty())
       fail(src, ": field 'domains': expected a non-empty array");
     ShardSet s;

@@ -60,6 +60,10 @@ class CptWorld {
   static std::shared_ptr<const CptWorld> create(const CptConfig& cfg, const CptData& data, const CptData& base_data,
                                                 bool progress = true) {
     cfg.validate("cpt config");
+    // Before any allocation or pre-training: the base model, one run's state and its network.
+    model::check_memory_budget(model::estimate_train_bytes(cfg.base.model, std::max(cfg.batch, cfg.eval.batch), cfg.threads) +
+                                   12.0 * double(model::ParamLayout(cfg.base.model).total),
+                               cfg.memory_budget_mb * 1048576.0, "cpt config");
     std::shared_ptr<CptWorld> w(new CptWorld);
     w->m_cfg = cfg;
     w->m_data = data.select(cfg.domains);

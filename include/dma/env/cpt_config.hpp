@@ -182,6 +182,7 @@ struct CptConfig {
   // (0 = unlimited); overrides pool_tokens for target domains [ours: a hidden, varying pool].
   std::vector<std::size_t> target_pool_choices;
   double max_epochs = std::numeric_limits<double>::infinity();  // sampler repetition cap (Error)
+  double memory_budget_mb = 0;         // > 0: refuse a world whose estimated memory exceeds it (model/guard.hpp)
   CptEvalConfig eval{};
 
   [[nodiscard]] std::size_t steps_per_stage() const noexcept {
@@ -203,7 +204,7 @@ struct CptConfig {
                 {"target_weight", target_weight}, {"pool_tokens", pools},
                 {"target_pool_choices", target_pool_choices},
                 {"max_epochs", std::isinf(max_epochs) ? Json("inf") : Json(max_epochs)},
-                {"eval", eval.to_json()}};
+                {"eval", eval.to_json()}, {"memory_budget_mb", memory_budget_mb}};
   }
   // What changes the trajectories (the world fingerprint hashes this): everything but threads and
   // paths (the data enters through its own fingerprint).
@@ -211,6 +212,7 @@ struct CptConfig {
     Json j = to_json();
     j.erase("threads");
     j.erase("shards");
+    j.erase("memory_budget_mb");
     j["base"] = base.identity();
     return j;
   }
@@ -246,6 +248,7 @@ struct CptConfig {
                                                                     : c.get<double>("max_epochs", k.max_epochs);
     }
     k.eval = CptEvalConfig::from_config(c.sub("eval"));
+    k.memory_budget_mb = c.get<double>("memory_budget_mb", k.memory_budget_mb);
     k.validate(c.source());
     return k;
   }
@@ -260,6 +263,7 @@ struct CptConfig {
            " tokens), got ", tokens_per_stage);
     if (!(peak_lr > 0)) fail(source, ": key 'peak_lr': expected > 0, got ", peak_lr);
     if (!(start_lr >= 0)) fail(source, ": key 'start_lr': expected >= 0, got ", start_lr);
+    if (!(memory_budget_mb >= 0)) fail(source, ": key 'memory_budget_mb': expected >= 0 (0 = no check), got ", memory_budget_mb);
     if (!(warmup_frac >= 0 && warmup_frac < 1)) fail(source, ": key 'warmup_frac': expected in [0, 1), got ", warmup_frac);
     if (!(min_ratio >= 0 && min_ratio <= 1)) fail(source, ": key 'min_ratio': expected in [0, 1], got ", min_ratio);
     if (threads == 0) fail(source, ": key 'threads': expected >= 1");

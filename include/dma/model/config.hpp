@@ -36,6 +36,16 @@ struct ModelConfig {
 
   void validate(const std::string& source = "model config") const {
     if (vocab < 2 || vocab > 65536) fail(source, ": field 'vocab': expected 2..65536, got ", vocab);
+    // Upper bounds keep a corrupted or hostile config from asking for terabytes.
+    if (d_model > 65536) fail(source, ": field 'd_model': expected <= 65536, got ", d_model);
+    if (layers > 4096) fail(source, ": field 'layers': expected <= 4096, got ", layers);
+    if (context > (1u << 20)) fail(source, ": field 'context': expected <= 1048576, got ", context);
+    if (mlp_hidden > (1u << 20)) fail(source, ": field 'mlp_hidden': expected <= 1048576, got ", mlp_hidden);
+    if (mlp_hidden == 0 && !(mlp_ratio > 0 && mlp_ratio <= 64))
+      fail(source, ": field 'mlp_ratio': expected a value in (0, 64], got ", mlp_ratio);
+    if (!(norm_eps > 0) || !std::isfinite(norm_eps)) fail(source, ": field 'norm_eps': expected > 0 and finite, got ", norm_eps);
+    if (!(rope_theta > 0) || !std::isfinite(rope_theta))
+      fail(source, ": field 'rope_theta': expected > 0 and finite, got ", rope_theta);
     if (d_model == 0 || heads == 0 || d_model % heads != 0)
       fail(source, ": field 'heads': expected a divisor of d_model (", d_model, "), got ", heads);
     if (head_size() % 2 != 0)

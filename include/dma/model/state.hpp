@@ -5,6 +5,7 @@
 // atomic writes. Tested in tests/unit/model_state.cpp (corrupt files, bit-identical resume).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -91,12 +92,21 @@ struct TrainState {
     const auto n = r.get_count("num_params", std::uint64_t(1) << 34);
     if (n != expect)
       fail(source, ": field 'num_params': ", n, " does not match the config's ", expect);
+    if (r.remaining() / (3 * sizeof(float)) < n)  // before allocating 3n floats
+      fail(source, ": field 'params': ", n, " parameters need ", 3 * n * sizeof(float), " bytes, only ",
+           r.remaining(), " remain (truncated file?)");
     s.params = Floats(n, false);
     s.m = Floats(n, false);
     s.v = Floats(n, false);
     r.get_array(s.params.data(), n, "params");
     r.get_array(s.m.data(), n, "adam.m");
     r.get_array(s.v.data(), n, "adam.v");
+    // A NaN/Inf checkpoint would only make every later step skip (model/guard.hpp): refuse it here.
+    for (const auto* buf : {&s.params, &s.m, &s.v})
+      for (std::size_t i = 0; i < n; ++i)
+        if (!std::isfinite(buf->data()[i]))
+          fail(source, ": field '", buf == &s.params ? "params" : buf == &s.m ? "adam.m" : "adam.v", "': value ", i,
+               " is ", buf->data()[i], " (expected finite)");
     if (r.remaining() != 0) fail(source, ": ", r.remaining(), " unexpected bytes after 'adam.v'");
     return s;
   }

@@ -36,9 +36,13 @@ class Manifest {
     for (const auto& d : m.domains) s.add({{d.name, d.field}, {d.train.path}, {d.heldout.path}});
     return s;
   }
-  static Manifest load(const std::filesystem::path& path) {
+  // verify_sha256: also hash every file against the manifest (data::CorpusManifest::verify_sha256).
+  static Manifest load(const std::filesystem::path& path, bool verify_sha256 = false) {
     auto m = data::CorpusManifest::load(path);
-    m.check_files();
+    if (verify_sha256)
+      m.verify_sha256();
+    else
+      m.check_files();
     return from_corpus(m);
   }
 
@@ -102,6 +106,8 @@ class Manifest {
 };
 static_assert(DomainSpace<Manifest>);
 
-inline Manifest from_manifest(const std::filesystem::path& path) { return Manifest::load(path); }
+inline Manifest from_manifest(const std::filesystem::path& path, bool verify_sha256 = false) {
+  return Manifest::load(path, verify_sha256);
+}
 
 }  // namespace dma::space
