@@ -121,8 +121,10 @@ int main(int argc, char** argv) try {
     for (const char* part : {"held_out", "train"}) {
       const auto& q = rep["q_sanity"][part];
       if (q["n"].get<std::size_t>() == 0) continue;
-      std::printf("  Q sanity (%s, %zu states): pearson %.3f, mean error %+.4f, mean |error| %.4f (sd of G %.4f)\n",
-                  part, q["n"].get<std::size_t>(), q["pearson"].get<double>(), q["mean_error"].get<double>(),
+      std::printf("  Q sanity (%s, %zu states): pearson %.3f (within stage %.3f), mean error %+.4f, mean |error| %.4f "
+                  "(sd of G %.4f)\n",
+                  part, q["n"].get<std::size_t>(), q["pearson"].get<double>(), q["pearson_within_stage"].get<double>(),
+                  q["mean_error"].get<double>(),
                   q["mean_abs_error"].get<double>(), q["sd_return_to_go"].get<double>());
     }
   if (eval_n > 0) {

@@ -110,6 +110,21 @@ TEST_CASE("rl pipeline: reward variants relabel from the stored feedback", "[rl]
   CHECK_THROWS_WITH(dma::rl::apply_reward_relabel(data, rr), Catch::Contains("reward.kind"));
 }
 
+TEST_CASE("rl pipeline: Q sanity of a critic is exact on a hand-made case", "[rl][cpu]") {
+  // An untrained critic outputs some Q; the realised return-to-go is what the rewards say.
+  auto data = sim_data(2, 2);
+  const dma::agent::Agent a({}, 3);
+  const auto j = dma::rl::q_sanity(a, data, 1.0);
+  CHECK(j["n"] == data.size() * 10);
+  double mg = 0;
+  for (const auto& tr : data) {
+    double rtg = tr.total_return();
+    for (const auto& st : tr.history.steps) mg += rtg, rtg -= st.reward;
+  }
+  CHECK(j["mean_return_to_go"].get<double>() == Approx(mg / double(data.size() * 10)).margin(1e-12));
+  CHECK(dma::rl::q_sanity(a, {}, 1.0)["n"] == 0);
+}
+
 TEST_CASE("rl pipeline: the held-out split is by instance and deterministic", "[rl][cpu]") {
   const auto data = sim_data(6, 2);
   std::vector<dma::Trajectory> tr, held, tr2, held2;
@@ -146,6 +161,7 @@ TEST_CASE("rl pipeline: sft+cql trains both agents and reports curves and Q sani
   INFO("held-out Q sanity: " << q.dump());
   CHECK(q["pearson"].get<double>() >= -1.0);
   CHECK(q["pearson"].get<double>() <= 1.0);
+  CHECK(std::abs(q["pearson_within_stage"].get<double>()) <= 1.0);
   CHECK(std::isfinite(q["mean_error"].get<double>()));
   // SFT and CQL agents differ (CQL moved the policy) but both act.
   dma::History h;
@@ -174,4 +190,58 @@ TEST_CASE("rl pipeline: learner switches run only what they name", "[rl][cpu]") 
   CHECK(res.report["learners"].contains("bc"));
   CHECK_FALSE(res.report.contains("q_sanity"));
   CHECK(&res.final_agent() == &*res.warm);
+}
+
+TEST_CASE("rl pipeline: trained on several objective weights, the agent follows the weight", "[rl][cpu]") {
+  // One stage, two domains; a mixture with target share x moves the target probe by +x and the
+  // source probe by -x, so under Balanced the best x is low for a small target weight and high for
+  // a large one. Trajectories at x = 0.2 and 0.7, relabelled under weights 0.1 and 0.9: SFT
+  // imitates, per weight, the better half, so the weight input must move the agent's output.
+  std::vector<dma::Trajectory> data;
+  for (std::uint64_t k = 0; k < 16; ++k) {
+    const double x = k % 2 ? 0.7 : 0.2;
+    dma::Trajectory tr;
+    tr.history.spec.domains = {{"src", dma::Field::Source}, {"tgt", dma::Field::Target}};
+    tr.history.spec.stages = 1;
+    tr.history.initial.loss = {2.0, 3.0};
+    tr.history.initial.score = {0.0, 0.0};
+    tr.history.initial.score_field = {dma::Field::Source, dma::Field::Target};
+    dma::Step st;
+    st.mixture = {1 - x, x};
+    st.feedback = tr.history.initial;
+    st.feedback.loss = {2.0 + 0.2 * x, 3.0 - 0.5 * x};
+    st.feedback.score = {-x, x};
+    tr.history.steps.push_back(st);
+    tr.id = k;
+    tr.episode_seed = 5;
+    data.push_back(tr);
+  }
+  auto cfg = fast_config();
+  cfg.learner = dma::rl::PipelineLearner::Sft;
+  cfg.sft.epochs = 80;
+  cfg.sft.top_fraction = 0.5;
+  cfg.holdout_fraction = 0;
+  cfg.reward.kind = "balanced";
+  cfg.reward.target_weights = {0.1, 0.9};
+  const auto res = dma::rl::train_agents(data, cfg);
+  CHECK(res.report["trajectories"]["after_relabel"] == 32);
+  CHECK(res.report["learners"]["sft"]["trajectories"] == 16);
+  dma::History h;
+  h.spec = data[0].history.spec;
+  h.initial = data[0].history.initial;
+  h.spec.target_weight = 0.1;
+  const double lo = res.final_agent().act(h)[1];
+  h.spec.target_weight = 0.9;
+  const double hi = res.final_agent().act(h)[1];
+  INFO("target share at weight 0.1: " << lo << ", at 0.9: " << hi);
+  CHECK(lo == Approx(0.2).margin(0.08));
+  CHECK(hi == Approx(0.7).margin(0.08));
+  // Without the relabel (one stored weight), the weight input carries no information.
+  cfg.reward = {};
+  for (auto& tr : data) tr.history.steps[0].reward = 0.0;
+  const auto flat = dma::rl::train_agents(data, cfg);
+  h.spec.target_weight = 0.1;
+  const double f_lo = flat.final_agent().act(h)[1];
+  h.spec.target_weight = 0.9;
+  CHECK(std::abs(flat.final_agent().act(h)[1] - f_lo) < 0.1);
 }

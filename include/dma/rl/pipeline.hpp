@@ -173,9 +173,13 @@ inline void split_by_instance(const std::vector<Trajectory>& data, double fracti
 }
 
 // Q-value sanity: the critic's Q(h_t, a_t) against the realised (discounted) return-to-go G_t at
-// every stage of `data`. Returns {n, pearson, mean_error (Q - G), mean_abs_error, sd_return_to_go}.
+// every stage of `data`. Returns {n, pearson, pearson_within_stage, mean_error (Q - G),
+// mean_abs_error, mean_return_to_go, sd_return_to_go}. `pearson` pools all stages, so it also
+// credits knowing that G shrinks as the run goes on; `pearson_within_stage` (the mean over stages
+// of the correlation across trajectories at that stage) does not.
 inline Json q_sanity(const agent::Agent& a, const std::vector<Trajectory>& data, double discount) {
   std::vector<double> q, g;
+  std::vector<std::size_t> stage;
   for (const auto& tr : data) {
     const auto& steps = tr.history.steps;
     std::vector<double> rtg(steps.size() + 1, 0.0);
@@ -186,20 +190,41 @@ inline Json q_sanity(const agent::Agent& a, const std::vector<Trajectory>& data,
     for (std::size_t t = 0; t < steps.size(); ++t) {
       q.push_back(a.q_value(h, steps[t].mixture));
       g.push_back(rtg[t]);
+      stage.push_back(t);
       h.steps.push_back(steps[t]);
     }
   }
-  const double n = double(q.size());
   if (q.empty()) return Json{{"n", 0}};
-  double mq = 0, mg = 0, err = 0, abs_err = 0;
-  for (std::size_t k = 0; k < q.size(); ++k) mq += q[k], mg += g[k], err += q[k] - g[k], abs_err += std::abs(q[k] - g[k]);
-  mq /= n, mg /= n;
-  double sqq = 0, sgg = 0, sqg = 0;
-  for (std::size_t k = 0; k < q.size(); ++k)
-    sqq += (q[k] - mq) * (q[k] - mq), sgg += (g[k] - mg) * (g[k] - mg), sqg += (q[k] - mq) * (g[k] - mg);
-  const double corr = sqq > 0 && sgg > 0 ? sqg / std::sqrt(sqq * sgg) : 0.0;
-  return Json{{"n", q.size()}, {"pearson", corr}, {"mean_error", err / n}, {"mean_abs_error", abs_err / n},
-              {"mean_return_to_go", mg}, {"sd_return_to_go", std::sqrt(sgg / n)}};
+  auto corr = [&](auto&& take) {
+    double n = 0, mq = 0, mg = 0;
+    for (std::size_t k = 0; k < q.size(); ++k)
+      if (take(k)) mq += q[k], mg += g[k], n += 1;
+    if (n < 3) return std::pair{0.0, 0.0};
+    mq /= n, mg /= n;
+    double sqq = 0, sgg = 0, sqg = 0;
+    for (std::size_t k = 0; k < q.size(); ++k)
+      if (take(k)) sqq += (q[k] - mq) * (q[k] - mq), sgg += (g[k] - mg) * (g[k] - mg), sqg += (q[k] - mq) * (g[k] - mg);
+    return std::pair{sqq > 0 && sgg > 0 ? sqg / std::sqrt(sqq * sgg) : 0.0, n};
+  };
+  const double n = double(q.size());
+  double err = 0, abs_err = 0, mg = 0;
+  for (std::size_t k = 0; k < q.size(); ++k) err += q[k] - g[k], abs_err += std::abs(q[k] - g[k]), mg += g[k];
+  mg /= n;
+  double sgg = 0;
+  for (double x : g) sgg += (x - mg) * (x - mg);
+  const std::size_t S = *std::max_element(stage.begin(), stage.end()) + 1;
+  double within = 0, weight = 0;
+  for (std::size_t t = 0; t < S; ++t) {
+    const auto [c, m] = corr([&](std::size_t k) { return stage[k] == t; });
+    within += c * m, weight += m;
+  }
+  return Json{{"n", q.size()},
+              {"pearson", corr([](std::size_t) { return true; }).first},
+              {"pearson_within_stage", weight > 0 ? within / weight : 0.0},
+              {"mean_error", err / n},
+              {"mean_abs_error", abs_err / n},
+              {"mean_return_to_go", mg},
+              {"sd_return_to_go", std::sqrt(sgg / n)}};
 }
 
 // Trains the agents `cfg` asks for on `data`. The report (JSON):
