@@ -6,8 +6,9 @@
 #   usage: scripts/bench_proxy.sh [reps]      (env: BUILD=build/model, PY=/usr/bin/python3)
 #          scripts/bench_proxy.sh scaling [reps]
 #   "scaling": only ours at d128 (vocab 256, 4 layers, ctx 128, batch 16), interleaved: 1 thread,
-#   2 threads, 2 threads with the old serial optimizer (--serial-opt), and two independent 1-thread processes at once (what 2 cores give two jobs that
-#   share nothing: the hardware ceiling of 2-thread scaling); medians, ratios and phase times.
+#   2 threads, 2 threads with the old serial optimizer (--serial-opt), and two independent 1-thread
+#   processes at once (what 2 cores give two jobs that share nothing: the hardware ceiling of
+#   2-thread scaling); medians, ratios and phase times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BUILD:-build/model}/benchmarks/bench_proxy
@@ -20,7 +21,7 @@ if [[ ${1:-} == scaling ]]; then
   for ((r = 0; r < reps; ++r)); do
     "$bin" $flags --threads 1 | sed 's/^{/{"run":"1t",/' | tee -a "$log"
     "$bin" $flags --threads 2 | sed 's/^{/{"run":"2t",/' | tee -a "$log"
-    "$bin" $flags --threads 2 --serial-opt 1 | sed 's/^{/{"run":"2t_serial_opt",/' | tee -a "$log"
+    "$bin" $flags --threads 2 --serial-opt true | sed 's/^{/{"run":"2t_serial_opt",/' | tee -a "$log"
     a=$(mktemp); b=$(mktemp)
     "$bin" $flags --threads 1 >"$a" & "$bin" $flags --threads 1 >"$b"; wait
     sed 's/^{/{"run":"2x1t",/' "$a" "$b" | tee -a "$log"
