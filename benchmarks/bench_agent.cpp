@@ -1,7 +1,8 @@
 // benchmarks/bench_agent.cpp: the agent's decision latency (Agent::act on a whole history, what
 // serve_agent does per feedback line) for D domains and H stages of history; also the cost of
-// one whole serve round trip (Session::handle: parse, validate, act, reply). One JSON object per
-// measurement: median and p99 in microseconds. Target (issue 10): < 1 ms for D <= 64, H = 100.
+// one serve round trip (Session::handle: parse, validate, incremental decision, reply: what the
+// server really does). One JSON object per measurement: median and p99 in microseconds, wall and
+// thread CPU time. Target (issue 10): < 1 ms for D <= 64, H = 100.
 //
 //   bench_agent [--agent PATH] [--reps 200] [--domains 2,8,64] [--stages 10,100]
 #include <dma/agent/agent.hpp>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -54,6 +56,14 @@ std::vector<std::size_t> parse_list(const std::string& s) {
   return v;
 }
 
+// CPU time of this thread: excludes the time other processes hold the core (the shared
+// development machine preempts for ~4 ms slices, which is what wall-clock p99 shows there).
+double thread_cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e6 + double(ts.tv_nsec) * 1e-3;
+}
+
 struct Stats {
   double median, p99, mean;
 };
@@ -93,21 +103,24 @@ int main(int argc, char** argv) try {
       for (const auto& d : h.spec.domains) hello["domains"].push_back({{"name", d.name}, {"field", dma::to_string(d.field)}});
       std::vector<std::string> fb;
       for (const auto& st : h.steps) fb.push_back(dma::Json{{"type", "feedback"}, {"loss", st.feedback.loss}}.dump());
-      std::vector<double> rt;
+      std::vector<double> rt, rc;
       for (std::size_t r = 0; r < reps; ++r) {
         sess.handle(hello.dump());
         for (std::size_t k = 0; k + 1 < fb.size(); ++k) sess.handle(fb[k]);
         const auto t0 = Clock::now();
+        const double c0 = thread_cpu_us();
         const std::string out = sess.handle(fb.back());  // the decision for stage H+1
+        rc.push_back(thread_cpu_us() - c0);
         rt.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
         sink = sink + double(out.size());
       }
-      const Stats sr = stats(rt);
+      const Stats sr = stats(rt), sc = stats(rc);
       std::printf("%s\n", dma::Json{{"bench", "agent_decision"}, {"domains", D}, {"history_stages", H},
                                     {"reps", reps}, {"act_median_us", s.median}, {"act_p99_us", s.p99},
                                     {"act_mean_us", s.mean}, {"serve_median_us", sr.median}, {"serve_p99_us", sr.p99},
+                                    {"serve_cpu_median_us", sc.median}, {"serve_cpu_p99_us", sc.p99},
                                     {"parameters", agent->num_parameters()}, {"target_us", 1000},
-                                    {"meets_target", s.p99 < 1000}}.dump().c_str());
+                                    {"meets_target_wall_p99", sr.p99 < 1000}, {"meets_target_cpu_p99", sc.p99 < 1000}}.dump().c_str());
       std::fflush(stdout);
     }
   return 0;
