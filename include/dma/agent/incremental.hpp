@@ -4,7 +4,7 @@
 // per-layer caches (causal attention), and only the newest token goes through the blocks and the
 // scorer. Exact (same arithmetic as Agent::act up to rounding); a history that is not the cached
 // one extended is recomputed from scratch. Used by serve/protocol.hpp (decision latency:
-// benchmarks/bench_agent.cpp); equality with Agent::act tested in tests/unit/serve_incremental.cpp.
+// benchmarks/bench_agent.cpp); equality with Agent::act tested in tests/unit/serve_protocol.cpp.
 #pragma once
 
 #include <array>

@@ -2,7 +2,7 @@
 // warm-up, which clones only the best ones by return). Same loss and optimiser as rl/sft.hpp:
 // cross-entropy between each stage's mixture and the policy's output, so BC learns the data's
 // average behaviour while SFT learns the best trajectories' behaviour. Tested in
-// tests/unit/rl_bc.cpp (on data of good and bad schedules, BC lands between them, SFT on the good).
+// tests/unit/rl_pipeline.cpp (on data of good and bad schedules, BC lands between them, SFT on the good).
 #pragma once
 
 #include <string>
