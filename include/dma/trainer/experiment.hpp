@@ -37,8 +37,7 @@
 #include "dma/mixers/registry.hpp"
 #include "dma/reward/balanced.hpp"
 #include "dma/reward/levels.hpp"
-#include "dma/rl/cql.hpp"
-#include "dma/rl/sft.hpp"
+#include "dma/rl/pipeline.hpp"
 #include "dma/trainer/experiment_config.hpp"
 #include "dma/trainer/experiment_data.hpp"
 #include "dma/trainer/experiment_scoring.hpp"
@@ -96,25 +95,6 @@ struct RunRecord {
     return r;
   }
 };
-
-// Relabels trajectories for another user weight: spec.target_weight = w, Balanced rewards again.
-inline std::vector<Trajectory> relabel_for_weights(const std::vector<Trajectory>& data, const std::vector<double>& ws) {
-  std::vector<Trajectory> out;
-  const reward::Balanced R{};
-  for (double w : ws)
-    for (const auto& tr : data) {
-      Trajectory t = tr;
-      t.history.spec.target_weight = w;
-      const Feedback* prev = &t.history.initial;
-      for (std::size_t s = 0; s < t.history.steps.size(); ++s) {
-        auto& st = t.history.steps[s];
-        st.reward = R(*prev, st.feedback, st.mixture, RewardContext{t.history.initial, t.history.spec, s + 1});
-        prev = &st.feedback;
-      }
-      out.push_back(std::move(t));
-    }
-  return out;
-}
 
 class Experiment {
  public:
@@ -397,24 +377,29 @@ class Experiment {
     const auto dir = m_out / "agents";
     const auto p = m_out / "stages" / "agents.json";
     if (!std::filesystem::exists(p)) {
-      log("stage 4/5: training the agents (SFT, then CQL from the SFT agent) on " +
+      log("stage 4/5: training the agents (rl::train_agents: SFT, then CQL) on " +
           std::to_string(m_trajectories.size()) + " trajectories x " + std::to_string(m_cfg.target_weights.size()) +
           " target weights");
       std::filesystem::create_directories(dir);
-      const auto data = relabel_for_weights(m_trajectories, m_cfg.target_weights);
-      rl::SftConfig sc;
-      sc.epochs = m_cfg.sft_epochs;
-      rl::CqlConfig qc;
-      qc.epochs = m_cfg.cql_epochs;
-      qc.warmup_epochs = std::min(qc.warmup_epochs, qc.epochs / 2);
-      agent::Agent a(agent::AgentConfig{}, 1);
-      const auto sft = rl::Sft(sc).fit(data, a);
-      a.save(dir / "sft.agent");
-      const auto cql = rl::Cql(qc).fit(data, a);
-      a.save(dir / "cql.agent");
-      save_json(p, Json{{"sft", sft.to_json()}, {"cql", cql.to_json()}, {"trajectories", data.size()},
-                        {"parameters", a.num_parameters()}, {"seconds", sft.seconds + cql.seconds},
-                        {"learner", "rl::Sft then rl::Cql (direct)"}});
+      // rl::train_agents: rewards recomputed (Balanced) once per target weight, which the agent
+      // reads as an input; SFT on the top trajectories, then CQL from the SFT agent.
+      rl::PipelineConfig pc;
+      pc.learner = rl::PipelineLearner::SftCql;
+      pc.reward.kind = "balanced";
+      pc.reward.target_weights = m_cfg.target_weights;
+      pc.holdout_fraction = m_cfg.agent_holdout;
+      pc.sft.epochs = m_cfg.sft_epochs;
+      pc.cql.epochs = m_cfg.cql_epochs;
+      pc.cql.warmup_epochs = std::min(pc.cql.warmup_epochs, pc.cql.epochs / 2);
+      const rl::TrainedAgents ta = rl::train_agents(m_trajectories, pc);
+      if (!ta.warm || !ta.cql) fail("experiment: train_agents did not return both the SFT and the CQL agent");
+      ta.warm->save(dir / "sft.agent");
+      ta.cql->save(dir / "cql.agent");
+      Json rep = ta.report;
+      rep["seconds_total"] = rep["seconds"];
+      rep["seconds"] = rep["seconds"].value("total", 0.0);
+      rep["learner"] = "rl::train_agents (sft+cql)";
+      save_json(p, rep);
     }
     m_agents = load_json(p);
     m_sft = std::make_shared<const agent::Agent>(agent::Agent::load(dir / "sft.agent"));

@@ -52,6 +52,7 @@ struct ExperimentConfig {
   std::size_t instances = 8, groups = 2, branches = 4, prefix_stages = 2;
   std::uint64_t collection_seed = 1;
   int sft_epochs = 60, cql_epochs = 10;
+  double agent_holdout = 0.0;       // share of collection instances held out of agent training (Q sanity)
   std::size_t bench_windows = 32, bench_probe_items = 16;
   std::size_t grid = 5;             // static shares 0, 1/grid, ..., 1 (tuning and hindsight)
   std::size_t tune_instances = 2;   // collection instances the static share is tuned on
@@ -101,6 +102,7 @@ struct ExperimentConfig {
     e.collection_seed = c.get<std::uint64_t>("collection.seed", e.collection_seed);
     e.sft_epochs = c.get<int>("agents.sft_epochs", e.sft_epochs);
     e.cql_epochs = c.get<int>("agents.cql_epochs", e.cql_epochs);
+    e.agent_holdout = c.get<double>("agents.holdout_fraction", e.agent_holdout);
     e.bench_windows = c.get<std::size_t>("benchmark.windows", e.bench_windows);
     e.bench_probe_items = c.get<std::size_t>("benchmark.probe_items", e.bench_probe_items);
     e.grid = c.get<std::size_t>("baselines.grid", e.grid);
@@ -138,7 +140,8 @@ struct ExperimentConfig {
                 {"collection", {{"pools", collection_pools}, {"scarcity_pools", scarcity_pools},
                                 {"instances", instances}, {"groups", groups}, {"branches", branches},
                                 {"prefix_stages", prefix_stages}, {"seed", collection_seed}}},
-                {"agents", {{"sft_epochs", sft_epochs}, {"cql_epochs", cql_epochs}}},
+                {"agents", {{"sft_epochs", sft_epochs}, {"cql_epochs", cql_epochs}, {"holdout_fraction", agent_holdout},
+                        {"learner", "rl::train_agents"}}},
                 {"benchmark", {{"windows", bench_windows}, {"probe_items", bench_probe_items}}},
                 {"baselines", {{"grid", grid}, {"tune_instances", tune_instances}, {"regmix_runs", regmix_runs},
                                {"regmix_transfer_runs", regmix_transfer_runs}}}};
