@@ -112,6 +112,13 @@ inline Seeds make_seeds(const std::filesystem::path& scratch_dir) {
     gzclose(f);
     out["jsonl"].push_back({"humaneval_gz", std::string(1, '\0') + dma::io::read_file(gz)});
   }
+  // agent server: a whole session (hello, two feedbacks, reset) and a few bad lines
+  out["serve"].push_back({"session",
+    "{\"type\":\"hello\",\"domains\":[{\"name\":\"web\",\"field\":\"source\"},{\"name\":\"math\",\"field\":\"target\"}],"
+    "\"loss\":[2.1,3.0],\"target_weight\":0.6,\"stages\":4,\"probes\":[{\"name\":\"gsm\",\"field\":\"target\"}],\"scores\":[-2.0]}\n"
+    "{\"type\":\"feedback\",\"loss\":[2.2,2.7],\"scores\":[-1.7],\"mixture\":[0.5,0.5]}\n"
+    "{\"type\":\"feedback\",\"loss\":[2.25,2.5],\"scores\":[-1.5]}\n{\"type\":\"reset\"}\n"});
+  out["serve"].push_back({"bad_lines", "{\"type\":\"feedback\",\"loss\":[1]}\nnot json\n[1,2]\n{\"type\":7}\n"});
   return out;
 }
 

@@ -33,6 +33,9 @@
 #define DMA_FUZZ_ENTRY dma_fuzz_jsonl
 #include "../fuzz/fuzz_jsonl.cpp"
 #undef DMA_FUZZ_ENTRY
+#define DMA_FUZZ_ENTRY dma_fuzz_serve
+#include "../fuzz/fuzz_serve.cpp"
+#undef DMA_FUZZ_ENTRY
 #include "../fuzz/seeds.hpp"
 
 namespace {
@@ -41,7 +44,7 @@ using Entry = int (*)(const std::uint8_t*, std::size_t);
 const std::map<std::string, Entry> kTargets{{"state", dma_fuzz_state},   {"store", dma_fuzz_store},
                                             {"agent", dma_fuzz_agent},   {"shard", dma_fuzz_shard},
                                             {"config", dma_fuzz_config}, {"manifest", dma_fuzz_manifest},
-                                            {"jsonl", dma_fuzz_jsonl}};
+                                            {"jsonl", dma_fuzz_jsonl},   {"serve", dma_fuzz_serve}};
 
 int feed(Entry f, const std::string& bytes) {
   return f(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
