@@ -4,13 +4,15 @@
 //
 //   train_agent --store runs/x/trajectories.dmat --out runs/x/agent [--config agent.json]
 //               [--learner sft+cql] [--cql.q_weight 0.1] [--reward.kind worst_domain] ...
-//               [--eval_sim N] [--eval_base 900000] [--eval_seeds 2]
+//               [--eval_sim N] [--eval_base 900000] [--eval_seeds 2] [--eval_candidates 16 --eval_margin 0
+//               --eval_concentration 0]
 //
 // Every key of the pipeline config (docs/AGENT.md "Training pipeline") can be given in the JSON
 // file or on the command line (dotted keys override the file). Writes DIR/agent_sft.dmaa (or
 // agent_bc.dmaa), DIR/agent_cql.dmaa, DIR/agent.dmaa (the final one) and DIR/train_report.json.
 // With --eval_sim N and a store collected on the simulator, the trained agents (and uniform)
-// are deployed on N new simulated instances and their realised returns go into the report.
+// are deployed on N new simulated instances and their realised returns go into the report;
+// --eval_candidates K adds the CQL agent with critic-guided selection among K sampled mixtures.
 #include <dma/collect/store.hpp>
 #include <dma/core/config.hpp>
 #include <dma/env/sim.hpp>
@@ -42,7 +44,7 @@ double sim_return(M mixer, const dma::env::SimEnv& proto, const dma::rl::RewardR
 }
 
 dma::Json eval_on_sim(const dma::Json& store_meta, const dma::rl::TrainedAgents& res, const dma::rl::PipelineConfig& pc,
-                      std::size_t n, std::uint64_t base, std::size_t seeds) {
+                      std::size_t n, std::uint64_t base, std::size_t seeds, const dma::mixers::Guidance& guide) {
   const dma::Json ctx = store_meta.value("context", dma::Json::object());
   if (ctx.value("env", std::string()) != "sim")
     dma::fail("train_agent: --eval_sim needs a store collected on the simulator (metadata context.env = \"sim\")");
@@ -50,11 +52,14 @@ dma::Json eval_on_sim(const dma::Json& store_meta, const dma::rl::TrainedAgents&
   const dma::env::SimFamily family = sim.contains("family")
       ? dma::env::SimFamily::from_json(sim["family"], "store metadata: env_config.family") : dma::env::SimFamily{};
   const std::size_t domains = sim.value("domains", std::size_t(0));
-  std::vector<std::pair<std::string, std::shared_ptr<const dma::agent::Agent>>> agents;
-  if (res.warm) agents.emplace_back(dma::rl::to_string(pc.learner) == std::string("bc") ||
-                                            pc.learner == dma::rl::PipelineLearner::BcCql ? "bc" : "sft",
-                                    std::make_shared<const dma::agent::Agent>(*res.warm));
-  if (res.cql) agents.emplace_back("cql", std::make_shared<const dma::agent::Agent>(*res.cql));
+  std::vector<dma::mixers::AgentMixer> agents;
+  if (res.warm) agents.emplace_back(std::make_shared<const dma::agent::Agent>(*res.warm),
+                                    dma::rl::to_string(pc.learner) == std::string("bc") ||
+                                            pc.learner == dma::rl::PipelineLearner::BcCql ? "bc" : "sft");
+  if (res.cql) agents.emplace_back(std::make_shared<const dma::agent::Agent>(*res.cql), "cql");
+  // The CQL agent with critic-guided action selection (Agent::act_guided).
+  if (res.cql && guide.candidates > 0)
+    agents.emplace_back(std::make_shared<const dma::agent::Agent>(*res.cql), "cql_guided", guide);
   std::vector<std::vector<double>> ret(agents.size() + 1);
   for (std::size_t i = 0; i < n; ++i) {
     const dma::env::SimEnv env(family, base + i, domains);
@@ -62,7 +67,7 @@ dma::Json eval_on_sim(const dma::Json& store_meta, const dma::rl::TrainedAgents&
       const std::uint64_t rs = 11 + s;
       ret[0].push_back(sim_return(dma::mixers::Uniform{}, env, pc.reward, rs));
       for (std::size_t k = 0; k < agents.size(); ++k)
-        ret[k + 1].push_back(sim_return(dma::mixers::AgentMixer(agents[k].second, agents[k].first), env, pc.reward, rs));
+        ret[k + 1].push_back(sim_return(agents[k], env, pc.reward, rs));
     }
   }
   auto mean = [](const std::vector<double>& v) {
@@ -81,10 +86,15 @@ dma::Json eval_on_sim(const dma::Json& store_meta, const dma::rl::TrainedAgents&
   };
   dma::Json j{{"instances", n}, {"instance_base", base}, {"run_seeds", seeds}, {"mean_return", {{"uniform", mean(ret[0])}}}};
   for (std::size_t k = 0; k < agents.size(); ++k) {
-    j["mean_return"][agents[k].first] = mean(ret[k + 1]);
-    j["vs_uniform"][agents[k].first] = paired(ret[k + 1], ret[0]);
+    j["mean_return"][agents[k].name()] = mean(ret[k + 1]);
+    j["vs_uniform"][agents[k].name()] = paired(ret[k + 1], ret[0]);
   }
-  if (agents.size() == 2) j["cql_minus_warm"] = paired(ret[2], ret[1]);
+  if (res.warm && res.cql) j["cql_minus_warm"] = paired(ret[2], ret[1]);
+  if (res.warm && res.cql && guide.candidates > 0) {
+    j["cql_guided_minus_warm"] = paired(ret[3], ret[1]);
+    j["guidance"] = {{"candidates", guide.candidates}, {"margin", guide.margin}, {"seed", guide.seed},
+                      {"concentration", guide.concentration}};
+  }
   return j;
 }
 
@@ -97,9 +107,16 @@ int main(int argc, char** argv) try {
   const auto eval_n = cli.get<std::size_t>("eval_sim", 0);
   const auto eval_base = cli.get<std::uint64_t>("eval_base", 900000);
   const auto eval_seeds = cli.get<std::size_t>("eval_seeds", 2);
+  dma::mixers::Guidance guide;
+  guide.candidates = cli.get<int>("eval_candidates", 0);
+  guide.margin = cli.get<double>("eval_margin", 0.0);
+  guide.concentration = cli.get<double>("eval_concentration", 0.0);
+  if (guide.candidates < 0) dma::fail(cli.source(), ": field 'eval_candidates' must be >= 0");
   // Everything else is the pipeline config.
   dma::Json pj = cli.json();
-  for (const char* k : {"store", "out", "eval_sim", "eval_base", "eval_seeds", "args"}) pj.erase(k);
+  for (const char* k : {"store", "out", "eval_sim", "eval_base", "eval_seeds", "eval_candidates", "eval_margin",
+                        "eval_concentration", "args"})
+    pj.erase(k);
   const dma::rl::PipelineConfig pc = dma::rl::PipelineConfig::from_json(pj, cli.source());
 
   const auto data = dma::collect::read_store(store);
@@ -129,11 +146,13 @@ int main(int argc, char** argv) try {
     }
   if (eval_n > 0) {
     const dma::Json meta = dma::collect::read_store_schema(store);
-    rep["eval_sim"] = eval_on_sim(meta.value("metadata", dma::Json::object()), res, pc, eval_n, eval_base, eval_seeds);
+    rep["eval_sim"] = eval_on_sim(meta.value("metadata", dma::Json::object()), res, pc, eval_n, eval_base, eval_seeds, guide);
     std::printf("  deployed on %zu new sim instances x %zu seeds: %s\n", eval_n, eval_seeds,
                 rep["eval_sim"]["mean_return"].dump().c_str());
     if (rep["eval_sim"].contains("cql_minus_warm"))
       std::printf("  cql - warm: %s\n", rep["eval_sim"]["cql_minus_warm"].dump().c_str());
+    if (rep["eval_sim"].contains("cql_guided_minus_warm"))
+      std::printf("  cql_guided - warm: %s\n", rep["eval_sim"]["cql_guided_minus_warm"].dump().c_str());
   }
   dma::save_json(out / "train_report.json", rep);
   std::printf("  total %.2f s; wrote %s\n", rep["seconds"]["total"].get<double>(), (out / "train_report.json").c_str());

@@ -218,11 +218,49 @@ class Agent {
   [[nodiscard]] Mixture sample(const History& h, Rng& rng) const {
     return sample_around(act(h), rng);
   }
-  [[nodiscard]] Mixture sample_around(const Mixture& m, Rng& rng) const {
+  [[nodiscard]] Mixture sample_around(const Mixture& m, Rng& rng, double concentration = 0.0) const {
+    const double c = concentration > 0 ? concentration : m_cfg.sample_concentration;
     std::vector<double> alpha(m.size());
-    for (std::size_t i = 0; i < m.size(); ++i)
-      alpha[i] = m_cfg.sample_concentration * m[i] + m_cfg.sample_floor;
+    for (std::size_t i = 0; i < m.size(); ++i) alpha[i] = c * m[i] + m_cfg.sample_floor;
     return space::dirichlet(alpha, rng);
+  }
+
+  // Critic-guided action selection [ours; the sampled-candidate argmax of QT-Opt (Kalashnikov
+  // et al. 2018) / EMaQ (Ghasemipour et al. 2021) applied to the actor's neighbourhood]: the
+  // policy's mixture act(h) and `candidates` draws of sample_around(act(h)) are scored with
+  // min-over-heads Q; the best is taken if it beats act(h) by more than `margin` (RMS-return
+  // units of Q), else act(h). Deterministic in (seed, h.t()). candidates = 0 is act(h).
+  // `concentration` > 0 replaces sample_concentration for the candidates (larger = closer to act(h)).
+  [[nodiscard]] Mixture act_guided(const History& h, int candidates, double margin = 0.0,
+                                   std::uint64_t seed = 0, double concentration = 0.0) const {
+    if (candidates < 0) fail("agent act_guided: candidates must be >= 0, got ", candidates);
+    if (!(concentration >= 0)) fail("agent act_guided: concentration must be >= 0, got ", concentration);
+    const Features f = features(h);
+    Tape t;
+    const auto out = m_policy(t, m_policy_ps, f);
+    const Mixture pi = row_mixture(out.mixture.value(), f.tokens - 1);
+    if (candidates == 0) return pi;
+    Rng rng = Rng(seed).split("agent.act_guided").split(static_cast<std::uint64_t>(h.t()));
+    std::vector<Mixture> cand{pi};
+    for (int j = 0; j < candidates; ++j) cand.push_back(sample_around(pi, rng, concentration));
+    const auto G = static_cast<Eigen::Index>(cand.size());
+    const auto tr = m_critic.trunk(t, m_critic_ps, f);
+    // Every token gets the same candidates (only the last token's scores are read).
+    Mat a(f.tokens * G, f.D);
+    for (Eigen::Index r = 0; r < f.tokens; ++r)
+      for (Eigen::Index j = 0; j < G; ++j)
+        for (Eigen::Index i = 0; i < f.D; ++i)
+          a(r * G + j, i) = cand[static_cast<std::size_t>(j)][static_cast<std::size_t>(i)];
+    const Mat q = m_critic.q(t, m_critic_ps, tr, f, t.constant(a), G).value();
+    const Eigen::Index base = (f.tokens - 1) * G;
+    Eigen::Index best = 0;
+    double best_q = q.row(base).minCoeff();
+    const double q_pi = best_q;
+    for (Eigen::Index j = 1; j < G; ++j) {
+      const double v = q.row(base + j).minCoeff();
+      if (v > best_q) best_q = v, best = j;
+    }
+    return best_q > q_pi + margin ? cand[static_cast<std::size_t>(best)] : pi;
   }
 
   // The critic's estimate of the return from here on when `m` is the next stage's mixture
