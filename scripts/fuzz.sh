@@ -2,8 +2,9 @@
 # scripts/fuzz.sh [SECONDS] [TARGET...]: builds the libFuzzer targets of tests/fuzz with clang
 # (ASan + UBSan) in build/fuzz and runs each for SECONDS (default 60), two at a time per core
 # pair, from the seeds make_seeds writes plus the corpus kept from earlier runs. A crash input is
-# copied to tests/fuzz/regressions/<target>/ (commit it with the fix: the g++ test
-# unit_reliability_fuzz_replay replays it) and the script exits 1. Needs `scripts/setup.sh test`
+# copied to tests/fuzz/regressions/<target>/ (commit it with the fix: every later fuzz.sh run
+# replays it under ASan + UBSan, and the g++ test unit_reliability_fuzz_replay in ctest) and the
+# script exits 1. Needs `scripts/setup.sh test`
 # (clang, libclang-rt-14-dev). Prints one line per target: runs, seconds, crashes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,9 @@ run_one() {  # target -> log in $B/logs/<target>.log, crash files in $B/crashes/
   rm -f "$B/crashes/$t"/*
   local seeds=()
   [[ -d $B/seeds/$name ]] && seeds=("$B/seeds/$name")
+  # Earlier crash inputs run first (libFuzzer executes every input of its corpus directories), so
+  # each fixed crash is replayed under ASan + UBSan too; new inputs go to the first directory only.
+  [[ -d tests/fuzz/regressions/$t ]] && seeds+=("tests/fuzz/regressions/$t")
   # -rss/-malloc limits: a reader that allocates what a hostile count asks for is a bug too.
   "$B/tests/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -print_final_stats=1 -artifact_prefix="$B/crashes/$t/" "$B/corpus/$t" "${seeds[@]}" \

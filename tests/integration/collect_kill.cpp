@@ -22,6 +22,9 @@
 #include <sstream>
 #include <thread>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_collect_kill {
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -155,3 +158,5 @@ TEST_CASE("collect kill: SIGKILL at random points loses no reported trajectory a
   CHECK(mid_run >= kills / 3);  // the kills did land inside runs
   fs::remove_all(dir);
 }
+
+}  // namespace dma_test_collect_kill

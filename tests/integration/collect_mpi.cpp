@@ -15,6 +15,9 @@
 #include <set>
 #include <string>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_collect_mpi {
+
 namespace fs = std::filesystem;
 
 #if defined(DMA_MPIEXEC)
@@ -80,3 +83,5 @@ TEST_CASE("collect mpi: skipped, this build has no MPI (DMA_ENABLE_MPI=OFF)", "[
   SUCCEED();
 }
 #endif
+
+}  // namespace dma_test_collect_mpi

@@ -15,6 +15,9 @@
 #include <set>
 #include <string>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_experiment_tiny {
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -116,3 +119,5 @@ TEST_CASE("experiment: a tiny end-to-end run has every method and setting, and a
                      (dir / "log3").string() + " 2>&1").c_str()) != 0);
   fs::remove_all(dir);
 }
+
+}  // namespace dma_test_experiment_tiny

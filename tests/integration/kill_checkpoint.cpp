@@ -6,6 +6,8 @@
 // Each scenario runs 24 trials and prints "kill_checkpoint: WRITER: N trials, T torn, ...".
 #include <catch2/catch.hpp>
 
+#include "../support/temp_dir.hpp"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,21 +34,16 @@
 #include "dma/reward/balanced.hpp"
 #include "../unit/env_cpt_fixture.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_kill_checkpoint {
+
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr int kTrials = 24;
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag)
-      : path(fs::temp_directory_path() / ("dma_killck_" + tag + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using dma::test::TempDir;
 
 // Runs `work` in a forked child and SIGKILLs it after `delay` (unless it finished first).
 // Returns true when the child was killed.
@@ -285,3 +282,5 @@ TEST_CASE("kill: store compaction (finalize_store) leaves the old or the canonic
   report("finalize_store (compaction)", kTrials, killed, torn, left);
   CHECK(torn == 0);
 }
+
+}  // namespace dma_test_kill_checkpoint

@@ -16,6 +16,9 @@
 #include "dma/data/shard.hpp"
 #include "dma/space/manifest.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_prepare_corpus {
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -106,3 +109,5 @@ TEST_CASE("prepare: python extraction writes a manifest the C++ side reads; reru
   CHECK(fs::last_write_time(out / "corpus/legal/train.jsonl") == before);
   fs::remove_all(dir);
 }
+
+}  // namespace dma_test_prepare_corpus

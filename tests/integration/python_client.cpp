@@ -14,6 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_python_client {
+
 // The Python client (examples/python/cpt_client.py, Debian's /usr/bin/python3 with torch 1.13)
 // runs continual pre-training of a tiny byte LM on real corpus domains end to end against
 // serve_agent. Skipped (with a warning) when /usr/bin/python3 has no torch or the corpus is not
@@ -79,3 +82,5 @@ TEST_CASE("python client: torch CPT against serve_agent, tiny settings", "[serve
   CHECK(rec["summary"]["server_exit"] == 0);
   fs::remove_all(dir);
 }
+
+}  // namespace dma_test_python_client

@@ -9,6 +9,9 @@
 #include <set>
 #include <string>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_quickstart_sim {
+
 TEST_CASE("quickstart sim: a small run writes results.json with the oracle on top", "[integration][cpu]") {
   const std::filesystem::path exe = std::filesystem::path(DMA_BINARY_DIR) / "examples" / "quickstart_sim";
   if (!std::filesystem::exists(exe)) {
@@ -41,3 +44,5 @@ TEST_CASE("quickstart sim: a small run writes results.json with the oracle on to
   CHECK(std::filesystem::file_size(out / "trajectories.npz") > 1000);
   std::filesystem::remove_all(out);
 }
+
+}  // namespace dma_test_quickstart_sim

@@ -8,6 +8,9 @@
 
 #include "../support/finite_diff.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_agent_autodiff {
+
 namespace ag = dma::agent;
 using ag::Mat;
 using ag::ParamStore;
@@ -145,3 +148,5 @@ TEST_CASE("adam: minimises a quadratic to its known optimum", "[agent][cpu]") {
   }
   CHECK((ps.value(x) - target).norm() < 1e-3);
 }
+
+}  // namespace dma_test_agent_autodiff

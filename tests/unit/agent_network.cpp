@@ -9,6 +9,9 @@
 #include "../support/finite_diff.hpp"
 #include "../support/temp_dir.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_agent_network {
+
 namespace ag = dma::agent;
 namespace fs = std::filesystem;
 using ag::Mat;
@@ -203,3 +206,5 @@ TEST_CASE("agent features: a mixture or loss of the wrong length is a clear erro
   h.steps[0].feedback.loss.pop_back();
   CHECK_THROWS_WITH(ag::extract_features(h), Catch::Contains("stage 1 feedback has 2 losses"));
 }
+
+}  // namespace dma_test_agent_network

@@ -13,6 +13,9 @@
 #include <filesystem>
 #include <memory>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_agent_transfer {
+
 // An agent trained on 3-domain instances is saved, loaded, and acts in spaces of other sizes:
 // the checkpoint holds no D-shaped tensor (shared domain encoder and scorer) [ours; docs/AGENT.md].
 namespace {
@@ -105,3 +108,5 @@ TEST_CASE("agent transfer: trained with D = 3, loaded, acts with D = 2, 5, 8 and
   CHECK(field_share(m5, h5.spec, dma::Field::Target) ==
         Approx(field_share(m3, h3.spec, dma::Field::Target)).margin(1e-9));
 }
+
+}  // namespace dma_test_agent_transfer

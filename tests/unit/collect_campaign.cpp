@@ -11,6 +11,9 @@
 #include <fstream>
 #include <set>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_collect_campaign {
+
 namespace fs = std::filesystem;
 using namespace dma::collect;
 using Camp = Campaign<dma::env::SimEnv, dma::reward::Balanced, Mixed>;
@@ -307,3 +310,5 @@ TEST_CASE("campaign: a second collector on the same store is refused while the f
   o.max_items = 1;
   CHECK(make_campaign(small_plan()).run(p, o).written == 4);  // released with its holder
 }
+
+}  // namespace dma_test_collect_campaign

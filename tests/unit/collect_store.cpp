@@ -14,6 +14,9 @@
 #include <fstream>
 #include <set>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_collect_store {
+
 namespace fs = std::filesystem;
 using dma::Field;
 using dma::Mixture;
@@ -223,3 +226,5 @@ TEST_CASE("collect npz: a valid ZIP of .npy arrays that numpy loads", "[collect]
   }
   fs::remove(path);
 }
+
+}  // namespace dma_test_collect_store

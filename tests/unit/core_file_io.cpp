@@ -5,6 +5,9 @@
 
 #include <filesystem>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_core_file_io {
+
 namespace fs = std::filesystem;
 
 TEST_CASE("file io: crc32 matches the standard check value", "[core][cpu]") {
@@ -47,3 +50,5 @@ TEST_CASE("config: overrides, nested keys and typed errors", "[core][cpu]") {
   CHECK_THROWS_WITH(c.require<int>("nope"), Catch::Contains("missing required key 'nope'"));
   CHECK_THROWS_WITH(dma::parse_json("{bad", "cfg.json"), Catch::Contains("cfg.json"));
 }
+
+}  // namespace dma_test_core_file_io

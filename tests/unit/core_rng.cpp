@@ -5,6 +5,9 @@
 #include <cmath>
 #include <vector>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_core_rng {
+
 TEST_CASE("rng: the stream is pinned (same values on every platform)", "[core][cpu]") {
   dma::Rng a(42), b(42);
   std::vector<std::uint32_t> va, vb;
@@ -64,3 +67,5 @@ TEST_CASE("rng: below(n) is unbiased", "[core][cpu]") {
   for (int i = 0; i < 70000; ++i) ++c[r.below(7)];
   for (int x : c) CHECK(x == Approx(10000).margin(400));
 }
+
+}  // namespace dma_test_core_rng

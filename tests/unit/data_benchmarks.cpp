@@ -12,6 +12,9 @@
 #include <set>
 #include <string>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_data_benchmarks {
+
 namespace fs = std::filesystem;
 using namespace dma::data;
 
@@ -276,3 +279,5 @@ TEST_CASE("subsample: a deterministic subset in original order", "[data][cpu]") 
   CHECK(std::is_sorted(a.begin(), a.end()));
   CHECK(subsample(v, 200).size() == 100);
 }
+
+}  // namespace dma_test_data_benchmarks

@@ -9,6 +9,9 @@
 #include <set>
 #include <string>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_data_mathgen {
+
 using dma::data::MathGenConfig;
 using dma::data::MathGenerator;
 using dma::data::MathSplit;
@@ -156,3 +159,5 @@ TEST_CASE("mathgen: wrong-operation answers exist for most problems", "[data][cp
   CHECK(double(with2) / double(n) > 0.9);
   CHECK(with1 == n);
 }
+
+}  // namespace dma_test_data_mathgen

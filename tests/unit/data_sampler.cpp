@@ -7,6 +7,9 @@
 #include <set>
 #include <vector>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_data_sampler {
+
 using dma::Token;
 using dma::data::CapPolicy;
 using dma::data::MixtureSampler;
@@ -204,3 +207,5 @@ TEST_CASE("sampler: the repetition cap raises an error or clamps, as configured"
     CHECK_THROWS_WITH(s.set_weights({0.0, 1.0}), Catch::Contains("exhausted"));
   }
 }
+
+}  // namespace dma_test_data_sampler

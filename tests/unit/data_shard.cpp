@@ -15,6 +15,9 @@
 #include "../support/error_of.hpp"
 #include "../support/temp_dir.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_data_shard {
+
 namespace fs = std::filesystem;
 using dma::test::error_of;
 using dma::test::TempDir;
@@ -155,3 +158,5 @@ TEST_CASE("corpus: JSON lines documents round-trip and bad lines are named", "[d
   CHECK_THAT(error_of([&] { (void)dma::data::read_documents({dir.path / "bad.jsonl"}); }),
              Catch::Contains("bad.jsonl:2") && Catch::Contains("'text'"));
 }
+
+}  // namespace dma_test_data_shard

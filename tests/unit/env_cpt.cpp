@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_env_cpt {
+
 using dma::Feedback;
 using dma::Field;
 using dma::Mixture;
@@ -241,3 +244,5 @@ TEST_CASE("cpt: config keys are read from JSON and bad values name the key", "[e
   bad.pool_tokens["nope"] = 10;
   CHECK_THROWS_WITH(cpt_test::world(bad), Catch::Contains("nope"));
 }
+
+}  // namespace dma_test_env_cpt

@@ -6,6 +6,9 @@
 
 #include <filesystem>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_env_cpt_base {
+
 using dma::env::BaseModelConfig;
 
 namespace {
@@ -82,3 +85,5 @@ TEST_CASE("base model: a target-field domain cannot be a base source", "[env][cp
   cfg.sources = {"nope"};
   CHECK_THROWS_WITH(dma::env::base_model_key(cfg, cpt_test::corpus()), Catch::Contains("nope"));
 }
+
+}  // namespace dma_test_env_cpt_base

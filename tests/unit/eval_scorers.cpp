@@ -6,6 +6,9 @@
 #include <map>
 #include <string>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_eval_scorers {
+
 namespace {
 // A byte unigram model with chosen probabilities: p('a') = 1/2, p('b') = 1/4, every other byte
 // shares the remaining 1/4. The context is ignored, so every log-prob is known by hand.
@@ -112,3 +115,5 @@ TEST_CASE("extract: numbers are normalised and read from the right place", "[eva
   CHECK(extract_line("  Sleep.\nrest") == "sleep");
   CHECK_FALSE(answer_matches(AnswerKind::Number, "nothing", "5"));
 }
+
+}  // namespace dma_test_eval_scorers

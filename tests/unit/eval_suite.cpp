@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_eval_suite {
+
 namespace fs = std::filesystem;
 using namespace dma::eval;
 
@@ -93,3 +96,5 @@ TEST_CASE("suite: the developer data, when present, loads into the suites", "[ev
   const auto cr = code_suite(paths, cfg).evaluate(m);
   REQUIRE(cr.find("humaneval.gold_logprob") != nullptr);
 }
+
+}  // namespace dma_test_eval_suite

@@ -9,6 +9,9 @@
 
 #include <cmath>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_mixers_baselines {
+
 using dma::Field;
 using dma::Mixture;
 
@@ -74,3 +77,5 @@ TEST_CASE("mixers: target-only lowers source scores and raises target scores on 
   CHECK(dma::reward::mean_gain(tr.history.last(), tr.history.initial, Field::Target) > 0.2);
   CHECK(dma::reward::mean_gain(tr.history.last(), tr.history.initial, Field::Source) < -0.3);
 }
+
+}  // namespace dma_test_mixers_baselines

@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <cmath>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_mixers_dbl {
+
 using Catch::Matchers::Contains;
 using dma::Field;
 using dma::mixers::Dbl;
@@ -91,3 +94,5 @@ TEST_CASE("dbl: no excess loss leaves the weights unchanged; a floor is respecte
   CHECK(m2[0] > m1[0]);
   CHECK_THROWS_WITH(Dbl(dma::mixers::DblOptions{-1.0}), Contains("eta"));
 }
+
+}  // namespace dma_test_mixers_dbl

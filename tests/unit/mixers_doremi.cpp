@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <cmath>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_mixers_doremi {
+
 using Catch::Matchers::Contains;
 using dma::Field;
 using dma::Mixture;
@@ -107,3 +110,5 @@ TEST_CASE("doremi: deploying on another domain space is an error", "[mixers][cpu
   const SimEnv other(dma::env::SimFamily{}, 9, 5);
   CHECK_THROWS_WITH(dr.reset(other.spec()), Contains("different one"));
 }
+
+}  // namespace dma_test_mixers_doremi

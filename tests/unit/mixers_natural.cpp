@@ -10,6 +10,9 @@
 #include <cmath>
 #include <map>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_mixers_natural {
+
 using Catch::Matchers::Contains;
 using dma::mixers::Natural;
 
@@ -68,3 +71,5 @@ TEST_CASE("natural: on the simulated environment every stage uses the natural mi
   for (const auto& s : tr.history.steps)
     for (std::size_t i = 0; i < sizes.size(); ++i) CHECK(s.mixture[i] == Approx(double(i + 1) / 10.0));
 }
+
+}  // namespace dma_test_mixers_natural

@@ -10,6 +10,9 @@
 
 #include <cmath>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_mixers_odm {
+
 using dma::Field;
 using dma::mixers::Odm;
 
@@ -58,3 +61,5 @@ TEST_CASE("odm: a domain whose loss stays high relative to its base gets more we
   CHECK(m[1] > m[2]);
   CHECK(odm.rewards()[0] > odm.rewards()[2]);
 }
+
+}  // namespace dma_test_mixers_odm

@@ -8,6 +8,9 @@
 #include <dma/reward/balanced.hpp>
 #include <dma/space/simplex.hpp>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_mixers_ramp {
+
 using Catch::Matchers::Contains;
 using dma::Field;
 using dma::mixers::LinearRamp;
@@ -40,3 +43,5 @@ TEST_CASE("ramp: a one-stage run uses the start share", "[mixers][cpu]") {
   CHECK(dma::mixers::ramp_share(0.3, 0.9, 0, 1) == 0.3);
   CHECK(dma::mixers::ramp_share(0.3, 0.9, 4, 5) == Approx(0.9));
 }
+
+}  // namespace dma_test_mixers_ramp

@@ -14,6 +14,9 @@
 
 #include <cmath>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_mixers_regmix {
+
 using Catch::Matchers::Contains;
 using dma::Field;
 using dma::Mixture;
@@ -170,3 +173,5 @@ TEST_CASE("regmix: on the simulated environment it deploys a mixture near the be
     CHECK(v > best.best_static_value - 0.05);
   }
 }
+
+}  // namespace dma_test_mixers_regmix

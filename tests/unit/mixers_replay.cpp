@@ -9,6 +9,9 @@
 #include <dma/reward/balanced.hpp>
 #include <dma/space/simplex.hpp>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_mixers_replay {
+
 using Catch::Matchers::Contains;
 using dma::Field;
 using dma::mixers::Replay;
@@ -44,3 +47,5 @@ TEST_CASE("replay: source weights split the replay share over the source domains
   CHECK_THROWS_WITH(Replay(0.4, {0, 0, 0}).reset(spec), Contains("all 0"));
   CHECK_THROWS_WITH(Replay(1.5), Contains("[0, 1]"));
 }
+
+}  // namespace dma_test_mixers_replay

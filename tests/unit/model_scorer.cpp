@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_model_scorer {
+
 using namespace dma::model;
 
 namespace {
@@ -86,3 +89,5 @@ TEST_CASE("scorer: greedy decoding continues a memorised pattern", "[model][cpu]
   const dma::ScoreRequest good{"abcd", "efgh"}, bad{"abcd", "hgfe"};
   CHECK(scorer.score(std::span(&good, 1))[0] > scorer.score(std::span(&bad, 1))[0] + 5.0);
 }
+
+}  // namespace dma_test_model_scorer

@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_model_state {
+
 using namespace dma::model;
 namespace fs = std::filesystem;
 
@@ -92,3 +95,5 @@ TEST_CASE("train state: fork is an independent copy that continues identically",
   const auto la = train(model, a, 3);
   CHECK(la == lb);
 }
+
+}  // namespace dma_test_model_state

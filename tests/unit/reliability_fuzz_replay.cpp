@@ -38,6 +38,9 @@
 #undef DMA_FUZZ_ENTRY
 #include "../fuzz/seeds.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_reliability_fuzz_replay {
+
 namespace {
 
 using Entry = int (*)(const std::uint8_t*, std::size_t);
@@ -100,3 +103,5 @@ TEST_CASE("fuzz replay: the seeds are valid files that their readers accept", "[
   CHECK(dma::collect::deserialize_trajectory(rec, "seed").history.steps.size() > 0);
   CHECK_NOTHROW(dma::data::CorpusManifest::parse(dma::parse_json(seeds.at("manifest").at(0).second, "seed"), "m.json"));
 }
+
+}  // namespace dma_test_reliability_fuzz_replay

@@ -15,6 +15,9 @@
 #include "dma/model/state.hpp"
 #include "env_cpt_fixture.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_reliability_numeric {
+
 using namespace dma::model;
 
 namespace {
@@ -116,3 +119,5 @@ TEST_CASE("guard: a healthy env::Cpt run skips no step", "[env][cpu]") {
   CHECK(env.skipped_steps() == 0);
   CHECK(env.steps().size() == 1);
 }
+
+}  // namespace dma_test_reliability_numeric

@@ -4,6 +4,8 @@
 // the field; never a crash, a hang or undefined behaviour (scripts/sanitize.sh runs this file
 // under ASan/UBSan). Each test prints its case count ("reliability: READER: N bad-input cases").
 #include <catch2/catch.hpp>
+
+#include "../support/temp_dir.hpp"
 #include <zlib.h>
 
 #include <unistd.h>
@@ -35,19 +37,14 @@
 #include "dma/space/manifest.hpp"
 #include "env_cpt_fixture.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_reliability_readers {
+
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag)
-      : path(fs::temp_directory_path() / ("dma_rel_" + tag + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using dma::test::TempDir;
 
 void write(const fs::path& p, const std::string& bytes) {
   std::FILE* f = std::fopen(p.c_str(), "wb");
@@ -504,3 +501,5 @@ TEST_CASE("sha256: FIPS 180-2 example vectors, a million 'a', and chunked update
   CHECK(dma::sha256_file(dir.path / "f") == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   CHECK_THROWS_WITH(dma::sha256_file(dir.path / "missing"), Catch::Contains("missing"));
 }
+
+}  // namespace dma_test_reliability_readers

@@ -14,6 +14,9 @@
 #include "../support/report_fixture.hpp"
 #include "../support/temp_dir.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_report_markdown {
+
 using Catch::Matchers::Contains;
 using dma::Json;
 using namespace dma::report;
@@ -195,3 +198,5 @@ TEST_CASE("report markdown: a tiny non-zero regret or gap is not printed as a ti
   CHECK_THAT(md, Contains("| cql_agent | 1 | 0.4600 | 0.4600 | 0.4600 | – | **0.5100** | 1 | -2.4e-09 | 0 |"));
   CHECK_THAT(md, Contains("code_target w=0.5: +3.0e-09"));
 }
+
+}  // namespace dma_test_report_markdown

@@ -12,6 +12,9 @@
 #include "../support/report_fixture.hpp"
 #include "../support/temp_dir.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_report_plots {
+
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 using namespace dma::report;
@@ -75,3 +78,5 @@ TEST_CASE("report plots: gnuplot draws a PNG and an SVG for every script", "[rep
     else CHECK_THAT(head, Contains("<svg"));
   }
 }
+
+}  // namespace dma_test_report_plots

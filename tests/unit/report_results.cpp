@@ -12,6 +12,9 @@
 #include "../support/report_fixture.hpp"
 #include "../support/temp_dir.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_report_results {
+
 using Catch::Matchers::Contains;
 using dma::Json;
 using dma::report::parse_results;
@@ -138,3 +141,5 @@ TEST_CASE("report results: an empty mixture means not recorded, not a wrong leng
   CHECK(r.settings[0].runs[4].stages[0].mixture.empty());
   CHECK(r.settings[0].runs[4].stages[1].mixture.size() == 2);
 }
+
+}  // namespace dma_test_report_results

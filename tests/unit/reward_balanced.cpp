@@ -4,6 +4,9 @@
 #include <dma/reward/compose.hpp>
 #include <dma/reward/target_only.hpp>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_reward_balanced {
+
 using dma::Feedback;
 using dma::Field;
 
@@ -82,3 +85,5 @@ TEST_CASE("reward: mismatched probe counts raise a clear error", "[reward][cpu]"
   CHECK_THROWS_WITH(dma::reward::Balanced{}(base, bad, {}, dma::RewardContext{base, sp, 1}),
                     Catch::Contains("probe"));
 }
+
+}  // namespace dma_test_reward_balanced

@@ -4,6 +4,9 @@
 #include <dma/rl/cql.hpp>
 #include <dma/rl/sft.hpp>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_rl_cql {
+
 namespace ag = dma::agent;
 using dma::Field;
 
@@ -104,24 +107,37 @@ TEST_CASE("cql: plain Q-learning over-estimates poorly covered actions, CQL does
   for (double x : ood) CHECK(cql.q_value(h, {1 - x, x}) < q_in);
 }
 
-TEST_CASE("cql: the advantage-weighted actor moves toward the critic's best data actions",
-          "[rl][cpu]") {
-  // Data cover x in [0.2, 0.8] evenly (mean 0.5); the true optimum is 0.3. Cloning the data
-  // would give ~0.5; weighting each action by exp(A/beta) under the conservative critic must
-  // move clearly toward the optimum (measured: ~0.42 after 30 actor epochs) and stay in the data.
+namespace {
+// Bandit data covering x in [0.2, 0.8] evenly (optimum 0.3), and the advantage-weighted actor's
+// config without the BC term; the AWR and critic-guided tests share both.
+std::vector<dma::Trajectory> wide_bandit_data() {
   dma::Rng rng(5);
   std::vector<dma::Trajectory> data;
   for (std::size_t k = 0; k < 96; ++k) {
     const double x = 0.2 + 0.6 * double(k) / 95.0;
     data.push_back(bandit_trajectory(k, x, rng.normal(0.0, 0.01)));
   }
-  ag::AgentConfig acfg;
-  acfg.q_heads = 1;
+  return data;
+}
+dma::rl::CqlConfig awr_bandit_config() {
   dma::rl::CqlConfig c = bandit_config(1.0);
   c.actor = dma::rl::ActorMode::Awr;
   c.bc_weight = 0.0;
-  c.awr_beta = 0.05;
   c.epochs = 40;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("cql: the advantage-weighted actor moves toward the critic's best data actions",
+          "[rl][cpu]") {
+  // Data cover x in [0.2, 0.8] evenly (mean 0.5); the true optimum is 0.3. Cloning the data
+  // would give ~0.5; weighting each action by exp(A/beta) under the conservative critic must
+  // move clearly toward the optimum (measured: ~0.42 after 30 actor epochs) and stay in the data.
+  const auto data = wide_bandit_data();
+  ag::AgentConfig acfg;
+  acfg.q_heads = 1;
+  dma::rl::CqlConfig c = awr_bandit_config();
+  c.awr_beta = 0.05;
   ag::Agent awr(acfg, 9), clone(acfg, 9);
   const auto rep = dma::rl::Cql(c).fit(data, awr);
   CHECK(rep.extra["config"]["actor"] == "awr");
@@ -141,19 +157,11 @@ TEST_CASE("cql: critic-guided selection moves a cloned policy toward the critic'
   // The AWR test's data (x in [0.2, 0.8], optimum 0.3) and its plain-cloning actor (x ~ 0.5):
   // scoring mixtures sampled around the policy's with the conservative critic and taking the best
   // (Agent::act_guided) must land closer to 0.3 with a higher true value, inside the data.
-  dma::Rng rng(5);
-  std::vector<dma::Trajectory> data;
-  for (std::size_t k = 0; k < 96; ++k) {
-    const double x = 0.2 + 0.6 * double(k) / 95.0;
-    data.push_back(bandit_trajectory(k, x, rng.normal(0.0, 0.01)));
-  }
+  const auto data = wide_bandit_data();
   ag::AgentConfig acfg;
   acfg.q_heads = 1;
-  dma::rl::CqlConfig c = bandit_config(1.0);
-  c.actor = dma::rl::ActorMode::Awr;
-  c.bc_weight = 0.0;
+  dma::rl::CqlConfig c = awr_bandit_config();
   c.awr_beta = 1e6;  // cloning
-  c.epochs = 40;
   ag::Agent clone(acfg, 9);
   dma::rl::Cql(c).fit(data, clone);
   const dma::History h = bandit_history();
@@ -171,3 +179,5 @@ TEST_CASE("cql: critic-guided selection moves a cloned policy toward the critic'
   CHECK(clone.act_guided(h, 64, 1e6, 3) == clone.act(h));
   CHECK_THROWS_AS(clone.act_guided(h, -1), dma::Error);
 }
+
+}  // namespace dma_test_rl_cql

@@ -12,6 +12,9 @@
 
 #include <set>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_rl_pipeline {
+
 namespace {
 
 // 6 simulated instances (D = 2..4) x 8 trajectories of 10 stages: small enough for seconds.
@@ -301,3 +304,5 @@ TEST_CASE("bc: clones all trajectories (the average), SFT only the best", "[rl][
   CHECK(target_share(sft_agent) == Approx(0.7).margin(0.04));
   CHECK_THROWS_AS(dma::rl::Bc({.batch = 0}), dma::Error);
 }
+
+}  // namespace dma_test_rl_pipeline

@@ -7,6 +7,9 @@
 
 #include <memory>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_rl_sft {
+
 namespace ag = dma::agent;
 using dma::Field;
 
@@ -145,3 +148,5 @@ TEST_CASE("sft: bad datasets and configs are rejected", "[rl][cpu]") {
   CHECK_THROWS_AS(dma::rl::Sft({.batch = 0}), dma::Error);
   CHECK_THROWS_AS(dma::mixers::AgentMixer(nullptr, "x"), dma::Error);
 }
+
+}  // namespace dma_test_rl_sft

@@ -13,6 +13,9 @@
 #include <string>
 #include <unistd.h>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_serve_protocol {
+
 namespace {
 
 using dma::Json;
@@ -296,3 +299,5 @@ TEST_CASE("incremental actor: equals Agent::act along whole runs, across resets 
   INFO("largest weight difference: " << worst);
   CHECK(worst < 1e-10);
 }
+
+}  // namespace dma_test_serve_protocol

@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <limits>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_sim_env {
+
 using dma::Field;
 using dma::Mixture;
 using dma::env::SimEnv;
@@ -209,3 +212,5 @@ TEST_CASE("sim oracle: at least as good as every static baseline, and dynamic be
   }
   CHECK(gain / 4 > 0.01);  // closed-loop control has room over the best static mixture
 }
+
+}  // namespace dma_test_sim_env

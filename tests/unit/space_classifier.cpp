@@ -16,6 +16,9 @@
 #include "dma/space/kd.hpp"
 #include "dma/space/manifest.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_space_classifier {
+
 namespace fs = std::filesystem;
 using dma::space::adjusted_rand_index;
 
@@ -151,3 +154,5 @@ TEST_CASE("k-d space: clusters of source documents become domains, targets are k
   CHECK(kd.documents(3).train.size() + kd.documents(3).heldout.size() == 2);
   fs::remove_all(dir);
 }
+
+}  // namespace dma_test_space_classifier

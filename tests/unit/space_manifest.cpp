@@ -16,6 +16,9 @@
 #include "../support/error_of.hpp"
 #include "../support/temp_dir.hpp"
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_space_manifest {
+
 namespace fs = std::filesystem;
 using dma::test::error_of;
 using dma::test::TempDir;
@@ -134,3 +137,5 @@ TEST_CASE("two-field space: all sources merged, all targets merged", "[space][cp
   const auto only_sources = dma::space::from_manifest(dir.path / "manifest.json").only({"fiction", "legal"});
   CHECK_THAT(error_of([&] { dma::space::TwoField t(only_sources); }), Catch::Contains("no target domain"));
 }
+
+}  // namespace dma_test_space_manifest

@@ -3,6 +3,9 @@
 #include <dma/space/runtime.hpp>
 #include <dma/space/static.hpp>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_space_runtime {
+
 using dma::Field;
 namespace sp = dma::space;
 
@@ -47,3 +50,5 @@ TEST_CASE("static space: counts are compile-time constants and agree with the ru
     CHECK(r.field(i) == s.field(i));
   }
 }
+
+}  // namespace dma_test_space_runtime

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <limits>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_space_simplex {
+
 using dma::Mixture;
 namespace sp = dma::space;
 
@@ -50,3 +53,5 @@ TEST_CASE("simplex: entropy and KL match hand-computed values", "[space][cpu]") 
         Approx(0.5 * std::log(2.0) + 0.5 * std::log(0.5 / 0.75)));
   CHECK(std::isinf(sp::kl({0.5, 0.5}, {1.0, 0.0})));
 }
+
+}  // namespace dma_test_space_simplex

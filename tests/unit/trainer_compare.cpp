@@ -10,6 +10,9 @@
 #include <dma/space/runtime.hpp>
 #include <dma/trainer/trainer.hpp>
 
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_trainer_compare {
+
 using dma::trainer::ResultRow;
 using dma::trainer::ResultsTable;
 
@@ -103,3 +106,5 @@ TEST_CASE("trainer collect: trajectories land in the store with increasing ids",
   CHECK(tr.collect_stats().trajectories == 4);
   std::filesystem::remove(path);
 }
+
+}  // namespace dma_test_trainer_compare

@@ -8,8 +8,12 @@
 #include <dma/trainer/experiment_config.hpp>
 #include <dma/trainer/experiment_scoring.hpp>
 
+#include <cmath>
 #include <set>
 #include <string>
+
+// A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dma_test_trainer_experiment {
 
 using dma::Field;
 using dma::trainer::BenchmarkInfo;
@@ -33,9 +37,14 @@ TEST_CASE("experiment scoring: the objective counts the worst source benchmark a
   CHECK(run.objective(base, b, 0.7) == Approx(0.7 * 0.10 + 0.3 * -0.07));
   CHECK(base.objective(base, b, 0.5) == Approx(0.0).margin(1e-15));
   CHECK(run.worst_source(base, b) == 1);
-  CHECK(run.avg() == Approx((0.52 + 0.50 + 0.40) / 3));
-  const double m = run.avg();
-  CHECK(run.var() == Approx(((0.52 - m) * (0.52 - m) + (0.50 - m) * (0.50 - m) + (0.40 - m) * (0.40 - m)) / 3));
+  // Avg weighs each field equally: (mean(0.52, 0.50) + 0.40) / 2 = 0.455, not the plain mean 0.4733.
+  CHECK(run.avg(b) == Approx(0.455));
+  // Var with the same weights (1/4, 1/4, 1/2) around 0.455.
+  CHECK(run.var(b) == Approx(0.25 * 0.065 * 0.065 + 0.25 * 0.045 * 0.045 + 0.5 * 0.055 * 0.055));
+  // A suite of one field is the plain mean.
+  const std::vector<BenchmarkInfo> src_only{{"a_bpb", Field::Source}, {"b_bpb", Field::Source}};
+  CHECK(RunScores{{0.2, 0.6}}.avg(src_only) == Approx(0.4));
+  CHECK(std::isnan(run.avg(src_only)));  // scores and suite disagree in length
   CHECK(RunScores::mean_of(run.scores, b, Field::Target) == Approx(0.40));
 }
 
@@ -92,3 +101,5 @@ TEST_CASE("baseline registry: the fixed names, weight-free methods optional, ref
   CHECK(t.share == Approx(0.5));
   CHECK(t.values.size() == 5);
 }
+
+}  // namespace dma_test_trainer_experiment

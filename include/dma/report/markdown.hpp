@@ -81,7 +81,8 @@ inline std::string render_markdown(const Results& r) {
   if (!r.score_scale.empty()) os << "- score scale: " << r.score_scale << "\n";
   os << "- target weights (share of the objective given to the target field): ";
   for (std::size_t i = 0; i < r.target_weights.size(); ++i) os << (i ? ", " : "") << detail::fmt("%g", r.target_weights[i]);
-  os << "\n- Avg, Var: mean and variance over all benchmarks of the setting (as in the paper's Table 1); "
+  os << "\n- Avg, Var: mean and variance over the setting's benchmarks with each field weighted equally "
+        "(Avg = (source mean + target mean) / 2; the paper's Table 1 columns); "
         "columns are means over seeds; objective: mean ± sample sd over seeds; rank: by objective "
         "(1 = best, the reference is not ranked); regret: reference objective − method objective.\n\n";
 

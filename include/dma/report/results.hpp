@@ -46,7 +46,7 @@ struct Run {
   std::int64_t seed = 0;
   double target_weight = 0;
   std::map<std::string, double> scores;  // final benchmark scores on the common scale
-  double avg = kNaN, var = kNaN;         // mean / variance over all benchmarks (required: avg)
+  double avg = kNaN, var = kNaN;         // field-balanced mean / variance over the suite (required: avg)
   double source_avg = kNaN, source_worst = kNaN, target_avg = kNaN;
   double objective = kNaN;               // the balanced objective at target_weight (required)
   std::map<std::string, double> tokens;  // CPT tokens per field

@@ -617,7 +617,7 @@ class Experiment {
       for (std::size_t i = 0; i < bi.size() && i < r.scores.size(); ++i) scores[bi[i].name] = r.scores[i];
       const std::size_t w = sc.worst_source(base, bi);
       return Json{{"method", method}, {"seed", r.seed}, {"target_weight", tw}, {"scores", scores},
-                  {"avg", sc.avg()}, {"var", sc.var()},
+                  {"avg", sc.avg(bi)}, {"var", sc.var(bi)},
                   {"source_avg", RunScores::mean_of(r.scores, bi, Field::Source)},
                   {"source_worst", w < r.scores.size() ? r.scores[w] : std::nan("")},
                   {"source_worst_benchmark", w < bi.size() ? bi[w].name : ""},
