@@ -20,8 +20,12 @@ for group in "${@:-build}"; do
   esac
 done
 
+# A tool that is already on PATH from elsewhere counts as present: e.g. NodeSource's nodejs ships
+# its own npm and conflicts with Debian's npm package, which apt then refuses to install.
+declare -A provides=([npm]=npm [python3]=python3 [gnuplot-nox]=gnuplot)
 missing=()
 for p in "${want[@]}"; do
+  if [[ -n ${provides[$p]:-} ]] && command -v "${provides[$p]}" >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
