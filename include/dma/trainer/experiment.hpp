@@ -494,9 +494,17 @@ class Experiment {
     };
 
     double grid_tokens_per_seed = 0;
+    Json pools_drawn = Json::object();  // seed -> the target domain's hidden pool in tokens (0 = whole domain)
     for (std::size_t si = 0; si < m_cfg.seeds; ++si) {
       const std::uint64_t seed = si;
       const std::uint64_t inst = s.scarce ? 7001 + si : 0;  // a scarce run draws its hidden pool from its instance
+      {
+        const auto drawn = w0.pools(inst);
+        std::size_t target_pool = 0;
+        for (std::size_t d = 0; d < spec.num_domains(); ++d)
+          if (spec.domains[d].field == Field::Target) target_pool = drawn.at(d);
+        pools_drawn[std::to_string(seed)] = target_pool;
+      }
       // The hindsight grid (weight-free; also the runs of static_tuned, whose share is on the grid).
       std::vector<RunRecord> grid_recs;
       for (double sh : grid) {
@@ -552,6 +560,7 @@ class Experiment {
     j["grid"] = grid;
     j["grid_tokens_per_seed"] = grid_tokens_per_seed;
     j["pools"] = pools;
+    j["pools_drawn"] = pools_drawn;
     j["base_model"] = w0.base().key;
     j["params"] = w0.base().state.num_params();
     j["records"] = Json::array();
@@ -611,6 +620,11 @@ class Experiment {
     out["runs"] = Json::array();
     std::vector<RunRecord> recs;
     for (const auto& r : sj["records"]) recs.push_back(RunRecord::from_json(r));
+    // The hidden target pool of a run's seed (settings written before it was recorded: null).
+    auto pool_of = [&](std::uint64_t seed) -> Json {
+      const std::string k = std::to_string(seed);
+      return sj.contains("pools_drawn") && sj["pools_drawn"].contains(k) ? sj["pools_drawn"][k] : Json();
+    };
     auto run_json = [&](const RunRecord& r, const std::string& method, double tw) {
       RunScores sc{r.scores};
       Json scores = Json::object();
@@ -623,6 +637,7 @@ class Experiment {
                   {"source_worst_benchmark", w < bi.size() ? bi[w].name : ""},
                   {"target_avg", RunScores::mean_of(r.scores, bi, Field::Target)},
                   {"objective", sc.objective(base, bi, tw)},
+                  {"target_pool_tokens", pool_of(r.seed)},
                   {"tokens", {{"source", r.tokens_source}, {"target", r.tokens_target}}},
                   {"extra_tokens", r.extra_tokens}, {"wall_seconds", r.wall_seconds}, {"stages_detail", r.stages}};
     };
