@@ -3,7 +3,7 @@
 # (ASan + UBSan) in build/fuzz and runs each for SECONDS (default 60), two at a time per core
 # pair, from the seeds make_seeds writes plus the corpus kept from earlier runs. A crash input is
 # copied to tests/fuzz/regressions/<target>/ (commit it with the fix: every later fuzz.sh run
-# replays it under ASan + UBSan, and the g++ test unit_reliability_fuzz_replay in ctest) and the
+# replays it under ASan + UBSan, and so does the g++ test reliability_fuzz_replay in ctest) and the
 # script exits 1. Needs `scripts/setup.sh test`
 # (clang, libclang-rt-14-dev). Prints one line per target: runs, seconds, crashes.
 set -euo pipefail

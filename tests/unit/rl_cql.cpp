@@ -108,23 +108,27 @@ TEST_CASE("cql: plain Q-learning over-estimates poorly covered actions, CQL does
 }
 
 namespace {
-// Bandit data covering x in [0.2, 0.8] evenly (optimum 0.3), and the advantage-weighted actor's
-// config without the BC term; the AWR and critic-guided tests share both.
-std::vector<dma::Trajectory> wide_bandit_data() {
+// A one-head agent fit by the advantage-weighted actor (no BC term, 40 epochs) on bandit data
+// covering x in [0.2, 0.8] evenly (optimum 0.3); the AWR and critic-guided tests share it.
+// awr_beta = 1e6 weighs every action 1: plain behaviour cloning of all the data.
+ag::Agent fit_awr_on_wide_bandit(double awr_beta, dma::rl::LearnReport* report = nullptr) {
   dma::Rng rng(5);
   std::vector<dma::Trajectory> data;
   for (std::size_t k = 0; k < 96; ++k) {
     const double x = 0.2 + 0.6 * double(k) / 95.0;
     data.push_back(bandit_trajectory(k, x, rng.normal(0.0, 0.01)));
   }
-  return data;
-}
-dma::rl::CqlConfig awr_bandit_config() {
+  ag::AgentConfig acfg;
+  acfg.q_heads = 1;
   dma::rl::CqlConfig c = bandit_config(1.0);
   c.actor = dma::rl::ActorMode::Awr;
   c.bc_weight = 0.0;
+  c.awr_beta = awr_beta;
   c.epochs = 40;
-  return c;
+  ag::Agent a(acfg, 9);
+  const auto rep = dma::rl::Cql(c).fit(data, a);
+  if (report) *report = rep;
+  return a;
 }
 }  // namespace
 
@@ -133,16 +137,10 @@ TEST_CASE("cql: the advantage-weighted actor moves toward the critic's best data
   // Data cover x in [0.2, 0.8] evenly (mean 0.5); the true optimum is 0.3. Cloning the data
   // would give ~0.5; weighting each action by exp(A/beta) under the conservative critic must
   // move clearly toward the optimum (measured: ~0.42 after 30 actor epochs) and stay in the data.
-  const auto data = wide_bandit_data();
-  ag::AgentConfig acfg;
-  acfg.q_heads = 1;
-  dma::rl::CqlConfig c = awr_bandit_config();
-  c.awr_beta = 0.05;
-  ag::Agent awr(acfg, 9), clone(acfg, 9);
-  const auto rep = dma::rl::Cql(c).fit(data, awr);
+  dma::rl::LearnReport rep;
+  const ag::Agent awr = fit_awr_on_wide_bandit(0.05, &rep);
   CHECK(rep.extra["config"]["actor"] == "awr");
-  c.awr_beta = 1e6;  // every weight 1: plain behaviour cloning of all the data
-  dma::rl::Cql(c).fit(data, clone);
+  const ag::Agent clone = fit_awr_on_wide_bandit(1e6);
   const dma::History h = bandit_history();
   const double xa = awr.act(h)[1], xb = clone.act(h)[1];
   INFO("awr x=" << xa << ", cloning x=" << xb);
@@ -157,13 +155,7 @@ TEST_CASE("cql: critic-guided selection moves a cloned policy toward the critic'
   // The AWR test's data (x in [0.2, 0.8], optimum 0.3) and its plain-cloning actor (x ~ 0.5):
   // scoring mixtures sampled around the policy's with the conservative critic and taking the best
   // (Agent::act_guided) must land closer to 0.3 with a higher true value, inside the data.
-  const auto data = wide_bandit_data();
-  ag::AgentConfig acfg;
-  acfg.q_heads = 1;
-  dma::rl::CqlConfig c = awr_bandit_config();
-  c.awr_beta = 1e6;  // cloning
-  ag::Agent clone(acfg, 9);
-  dma::rl::Cql(c).fit(data, clone);
+  const ag::Agent clone = fit_awr_on_wide_bandit(1e6);  // cloning
   const dma::History h = bandit_history();
   const double xb = clone.act(h)[1];
   const auto g = clone.act_guided(h, 64, 0.0, 3);
