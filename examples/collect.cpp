@@ -8,7 +8,9 @@
 // kept, in-flight ones are redone, and the final store is byte-identical to an uninterrupted
 // run. --report-ids prints "durable <id>" once a trajectory's record is on disk (the kill test
 // reads these). The last line of stdout is a JSON report (rate, stages trained and saved).
-// The same file builds `collect_mpi` when CMake defines DMA_WITH_MPI (collect/mpi.hpp).
+// The same file builds `collect_mpi` when CMake defines DMA_WITH_MPI (collect/mpi.hpp), and
+// `collect_cuda` (CUDA builds) with DMA_COLLECT_CUDA: env "cpt" then trains the proxy on the GPU
+// (env::Cpt<backend::Cuda>, one worker).
 #include <dma/collect/campaign.hpp>
 #include <dma/collect/mixed.hpp>
 #include <dma/collect/mpi.hpp>
@@ -19,6 +21,9 @@
 #include <dma/env/cpt.hpp>
 #define DMA_COLLECT_HAS_CPT 1
 #endif
+#if defined(DMA_COLLECT_CUDA)
+#include <dma/backend/cuda/host.hpp>
+#endif
 
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +33,11 @@
 namespace {
 
 using Reward = dma::reward::Balanced;
+#if defined(DMA_COLLECT_CUDA)
+using Backend = dma::backend::Cuda;
+#else
+using Backend = dma::backend::Cpu;
+#endif
 using Gen = dma::collect::Mixed;
 
 // SimEnv plus a fixed amount of CPU work per stage (work_m million dependent multiply-adds):
@@ -144,9 +154,11 @@ int main(int argc, char** argv) {
       // exists: threads share it, worker processes inherit it through fork().
       const dma::Json cj = job.context.value("env_config", dma::Json::object());
       const auto cc = dma::env::CptConfig::from_json(cj, cfg.source() + ":env.cpt");
-      const auto world = dma::env::CptWorld<>::create(cc, job.opt.progress);
+      if (Backend::is_device && job.opt.workers > 1)
+        dma::fail("collect_cuda: --workers ", job.opt.workers, ": the GPU proxy runs with one worker (one device, one stream)");
+      const auto world = dma::env::CptWorld<Backend>::create(cc, job.opt.progress);
       job.context["world"] = std::to_string(world->fingerprint());
-      using Env = dma::env::Cpt<>;
+      using Env = dma::env::Cpt<Backend>;
       dma::collect::Campaign<Env, Reward, Gen> campaign(job.plan, [world](std::uint64_t seed) { return Env(world, seed); },
                                                         Reward{}, Gen{}, job.context);
 #if defined(DMA_WITH_MPI)

@@ -2,12 +2,13 @@
 # scripts/device_check.sh: the whole GPU check in one run, for a bare CUDA machine with the repo
 # copied over (nvcc, CMake, PyTorch with CUDA; our header-only deps come in
 # third_party_device/usr, made by scripts/device_deps.sh and carried with the working tree).
-# Builds only the CUDA parity tests and the CUDA benchmark (-j16), runs the [cuda] tests, the
-# benchmark (bench_proxy_cuda) and a PyTorch eager peer of the 50M model on the same GPU, and
-# writes 8 files under $OUT (default ./out_device): steps.log (machine, stages, exit codes),
-# build.log, parity_cuda_ops.log, parity_cuda_model.log, parity_cuda_flash.log, bench.jsonl
-# (ours + the PyTorch peer, one JSON object per line), bench.err, summary.json (pass/fail, MFU,
-# ratios). Each stage has a time cap so that the whole run stays under DMA_CHECK_BUDGET_S
+# Builds only the CUDA parity tests and the CUDA benchmarks (-j16), runs the [cuda] tests, the
+# benchmarks (bench_proxy_cuda; bench_env_cuda: one env::Cpt stage on the GPU and on the CPU) and
+# a PyTorch eager peer of the 50M model on the same GPU, and writes 10 files under $OUT (default
+# ./out_device): steps.log (machine, stages, exit codes), build.log, parity_cuda_ops.log,
+# parity_cuda_model.log, parity_cuda_flash.log, parity_cuda_env.log, bench.jsonl (ours + the
+# PyTorch peer, one JSON object per line), bench.err, bench_env.jsonl, summary.json (pass/fail,
+# MFU, ratios, env stage times). Each stage has a time cap so that the whole run stays under DMA_CHECK_BUDGET_S
 # (default 175 s; device time is scarce).
 #   usage: OUT=/some/dir bash scripts/device_check.sh
 set -uo pipefail
@@ -16,7 +17,7 @@ ROOT=$PWD
 OUT=${OUT:-$ROOT/out_device}
 mkdir -p "$OUT"
 T0=$(date +%s)
-BUDGET=${DMA_CHECK_BUDGET_S:-175}
+BUDGET=${DMA_CHECK_BUDGET_S:-240}
 log() { echo "[device_check +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/steps.log"; }
 # cap <seconds>: the smaller of a stage's cap and what is left of the budget (at least 5 s)
 cap() { local left=$(( BUDGET - ($(date +%s) - T0) )); (( left < $1 )) && echo $(( left > 5 ? left : 5 )) || echo "$1"; }
@@ -41,14 +42,15 @@ timeout "$(cap 40)" cmake "${GEN[@]}" -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Releas
 rc=$?; status configure $rc
 if (( rc != 0 )); then log "configure failed (rc $rc): $OUT/build.log"; tail -30 "$OUT/build.log"; exit 1; fi
 
-log "build (parity tests + benchmark, -j16)"
-timeout "$(cap 110)" cmake --build "$BUILD" -j16 --target parity_cuda_ops parity_cuda_model parity_cuda_flash bench_proxy_cuda \
+log "build (parity tests + benchmarks, -j16)"
+timeout "$(cap 150)" cmake --build "$BUILD" -j16 --target parity_cuda_ops parity_cuda_model parity_cuda_flash \
+  parity_cuda_env bench_proxy_cuda bench_env_cuda \
   >> "$OUT/build.log" 2>&1
 rc=$?; status build $rc
 if (( rc != 0 )); then log "build failed (rc $rc): $OUT/build.log"; grep -E "error" -A3 "$OUT/build.log" | head -40; exit 1; fi
 
 log "parity tests [cuda]"
-for t in cuda_flash cuda_ops cuda_model; do
+for t in cuda_flash cuda_ops cuda_model cuda_env; do
   timeout "$(cap 40)" "$BUILD/tests/parity_$t" -r compact -d yes > "$OUT/parity_$t.log" 2>&1
   rc=$?; status "parity_$t" $rc
   log "parity_$t: rc $rc ($(grep -E '^(Passed|test cases)' "$OUT/parity_$t.log" | tail -n 1))"
@@ -58,6 +60,11 @@ log "benchmark bench_proxy_cuda"
 timeout "$(cap 45)" "$BUILD/benchmarks/bench_proxy_cuda" > "$OUT/bench.jsonl" 2> "$OUT/bench.err"
 rc=$?; status bench $rc
 cat "$OUT/bench.jsonl"
+
+log "benchmark bench_env_cuda (one env::Cpt stage: GPU 0.8M/10M/50M, CPU 0.8M)"
+timeout "$(cap 50)" "$BUILD/benchmarks/bench_env_cuda" > "$OUT/bench_env.jsonl" 2>> "$OUT/bench.err"
+rc=$?; status bench_env $rc
+cat "$OUT/bench_env.jsonl"
 
 log "PyTorch peer (eager, TF32 allowed, the 50M preset)"
 timeout "$(cap 35)" python3 - "$ROOT/scripts/bench_proxy_torch.py" >> "$OUT/bench.jsonl" 2>> "$OUT/bench.err" <<'PY'
@@ -125,7 +132,9 @@ for r in ours:
     models[key] = e
 big = models.get("50M", {})
 print(json.dumps({"status": st,
-                  "parity_pass": all(st.get("parity_" + t) == "0" for t in ("cuda_ops", "cuda_model", "cuda_flash")),
+                  "parity_pass": all(st.get("parity_" + t) == "0" for t in ("cuda_ops", "cuda_model", "cuda_flash", "cuda_env")),
+                  "env_stage": [json.loads(l) for l in open(os.path.join(out, "bench_env.jsonl")) if l.startswith("{")]
+                  if os.path.exists(os.path.join(out, "bench_env.jsonl")) else [],
                   "mfu_50M": big.get("mfu_tf32_peak"), "mfu_50M_ge_0.30": (big.get("mfu_tf32_peak") or 0) >= 0.30,
                   "mfu_50M_ctx128": models.get("50M-ctx128", {}).get("mfu_tf32_peak"),
                   "mfu_50M_materialized": models.get("50M_materialized", {}).get("mfu_tf32_peak"),

@@ -5,8 +5,9 @@
 // the whole CPT budget) + mixture-sampler state (hidden pool limits, epochs) + step history;
 // step(mixture) trains one stage and evaluates; fork() copies the run in memory, save/load
 // persist it (framed). Feedback::seconds is nominal (FLOPs / kNominalFlopsPerSecond) so that
-// trajectories are byte-reproducible; the measured wall time is in timing(). Tested in
-// tests/unit/env_cpt.cpp (concept, determinism, fork, save/load, invalid mixtures, the hidden
+// trajectories are byte-reproducible; the measured wall time is in timing(). B = backend::Cuda
+// runs the proxy on the GPU (include dma/backend/cuda/host.hpp; tests/parity/env/cuda_env.cpp).
+// Tested in tests/unit/env_cpt.cpp (concept, determinism, fork, save/load, invalid mixtures, the hidden
 // repeated pool); measured by examples/cpt_demo.cpp and benchmarks/bench_proxy --cpt.
 #pragma once
 
@@ -45,7 +46,6 @@ namespace dma::env {
 template <class B = backend::Cpu>
 class CptWorld {
   static_assert(dma::Backend<B>, "CptWorld<B>: B must be a backend tag");
-  static_assert(!B::is_device, "env::Cpt runs on the CPU backend; the CUDA proxy is not wired into it yet");
 
  public:
   // Opens cfg.shards (and cfg.base.shards when set), loads or pre-trains the base model.

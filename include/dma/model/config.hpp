@@ -143,4 +143,14 @@ struct ParamLayout {
   bool m_tied = false;
 };
 
+// Model FLOPs of one forward pass over Bn x T tokens (PaLM appendix B convention: 2 * matmul
+// params * tokens + 4 * L * C * T * tokens, attention counted as the full square; embedding
+// lookups not counted). A training step is 3x this. Every backend's model reports these.
+[[nodiscard]] inline double forward_flops(const ModelConfig& cfg, std::size_t Bn, std::size_t T) noexcept {
+  const double C = double(cfg.d_model), H = double(cfg.hidden()), L = double(cfg.layers), V = double(cfg.vocab),
+               N = double(Bn * T);
+  const double matmul_params = L * (4 * C * C + 3 * C * H) + V * C;
+  return 2.0 * matmul_params * N + 4.0 * L * C * double(T) * N;
+}
+
 }  // namespace dma::model

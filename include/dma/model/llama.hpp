@@ -24,38 +24,10 @@
 #include "dma/core/error.hpp"
 #include "dma/core/rng.hpp"
 #include "dma/model/config.hpp"
+#include "dma/model/memory.hpp"
 #include "dma/model/ops.hpp"
 
 namespace dma::model {
-
-// Where a backend keeps tensors. A device backend specialises this (owning device buffers and
-// host<->device copies); Llama<B> touches memory only through it and the ops.
-template <class B>
-struct Memory {
-  static_assert(!B::is_device, "no Memory<B> specialisation for this device backend yet");
-  using Floats = dma::Buffer<float>;
-  using Tokens = dma::Buffer<Token>;
-  static void upload(Token* dst, const Token* src, std::size_t n) {
-    std::memcpy(dst, src, n * sizeof(Token));
-  }
-};
-
-// Initial weights: N(0, 0.02) for matrices, N(0, 0.02/sqrt(2L)) for the projections that write
-// into the residual stream (GPT-2, Radford et al. 2019), ones for norm gains.
-inline void init_params(const ModelConfig& cfg, float* params, Rng rng) {
-  const ParamLayout lay(cfg);
-  const double resid_std = 0.02 / std::sqrt(2.0 * double(cfg.layers));
-  for (const ParamTensor* t : lay.tensors()) {
-    Rng r = rng.split(t->name);
-    float* p = params + t->offset;
-    if (!t->decay) {
-      std::fill(p, p + t->size(), 1.0f);
-      continue;
-    }
-    const double sd = (t == &lay.wo || t == &lay.w_down) ? resid_std : 0.02;
-    for (std::size_t i = 0; i < t->size(); ++i) p[i] = float(r.normal(0.0, sd));
-  }
-}
 
 // Wall-clock seconds of the phases of the steps run since the last reset_phase_times(), for
 // profiling (benchmarks/bench_proxy --profile); busy_* are per thread (the span of each shard),
@@ -65,9 +37,12 @@ struct PhaseTimes {
   std::vector<double> busy_forward, busy_backward;
 };
 
-template <class B = backend::Cpu>
+template <class B>
 class Llama {
   static_assert(dma::Backend<B>, "Llama<B>: B must be a backend tag (dma::Backend)");
+  static_assert(!B::is_device,
+                "model::Llama<backend::Cuda> is declared in dma/backend/cuda/host.hpp: include it (and compile "
+                "dma/backend/cuda/host_impl.cuh in one .cu file of the program)");
   static_assert(ModelOps<B>, "Llama<B>: the backend must implement every op of model/ops.hpp");
   using Floats = typename Memory<B>::Floats;
   using Tokens = typename Memory<B>::Tokens;
@@ -219,16 +194,12 @@ class Llama {
   // [Bn, T] per-token losses (nats) of the last forward with targets.
   [[nodiscard]] const float* token_losses() const noexcept { return m_losses.data(); }
 
-  // Model FLOPs of one training step on Bn x T tokens (PaLM appendix B convention:
-  // 6 * matmul params * tokens + 12 * L * C * T * tokens; embedding lookups not counted).
+  // Model FLOPs of one training step / one forward pass on Bn x T tokens (model/config.hpp).
   [[nodiscard]] double train_flops(std::size_t Bn, std::size_t T) const noexcept {
     return 3.0 * forward_flops(Bn, T);
   }
   [[nodiscard]] double forward_flops(std::size_t Bn, std::size_t T) const noexcept {
-    const double C = double(m_cfg.d_model), H = double(m_cfg.hidden()), L = double(m_cfg.layers),
-                 V = double(m_cfg.vocab), N = double(Bn * T);
-    const double matmul_params = L * (4 * C * C + 3 * C * H) + V * C;
-    return 2.0 * matmul_params * N + 4.0 * L * C * double(T) * N;
+    return model::forward_flops(m_cfg, Bn, T);
   }
 
  private:

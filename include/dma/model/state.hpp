@@ -17,11 +17,11 @@
 #include "dma/core/file_io.hpp"
 #include "dma/core/rng.hpp"
 #include "dma/model/config.hpp"
-#include "dma/model/llama.hpp"
+#include "dma/model/memory.hpp"
 
 namespace dma::model {
 
-template <class B = backend::Cpu>
+template <class B>
 struct TrainState {
   using Floats = typename Memory<B>::Floats;
   static constexpr std::string_view kMagic = "DMAPRXST";
@@ -38,11 +38,12 @@ struct TrainState {
     TrainState s;
     s.config = cfg;
     const std::size_t n = ParamLayout(cfg).total;
-    s.params = Floats(n);
+    const Rng root(seed);
+    dma::Buffer<float> init(n, false);
+    init_params(cfg, init.data(), root.split("init"));
+    s.params = Memory<B>::from_host(init.data(), n);
     s.m = Floats(n);
     s.v = Floats(n);
-    const Rng root(seed);
-    init_params(cfg, s.params.data(), root.split("init"));
     s.rng = root.split("data");
     return s;
   }
@@ -69,9 +70,10 @@ struct TrainState {
     w.put<std::uint64_t>(rs.inc);
     w.put<std::uint64_t>(rs.seed);
     w.put<std::uint64_t>(params.size());
-    w.put_array(params.data(), params.size());
-    w.put_array(m.data(), m.size());
-    w.put_array(v.data(), v.size());
+    for (const Floats* f : {&params, &m, &v}) {
+      const auto h = Memory<B>::host(*f);  // the buffer itself on the CPU, a copy from a device
+      w.put_array(h.data(), h.size());
+    }
     return io::frame(kMagic, kVersion, w.bytes());
   }
 
@@ -95,19 +97,23 @@ struct TrainState {
     if (r.remaining() / (3 * sizeof(float)) < n)  // before allocating 3n floats
       fail(source, ": field 'params': ", n, " parameters need ", 3 * n * sizeof(float), " bytes, only ",
            r.remaining(), " remain (truncated file?)");
-    s.params = Floats(n, false);
-    s.m = Floats(n, false);
-    s.v = Floats(n, false);
-    r.get_array(s.params.data(), n, "params");
-    r.get_array(s.m.data(), n, "adam.m");
-    r.get_array(s.v.data(), n, "adam.v");
+    dma::Buffer<float> host[3] = {dma::Buffer<float>(n, false), dma::Buffer<float>(n, false),
+                                  dma::Buffer<float>(n, false)};
+    const char* names[3] = {"params", "adam.m", "adam.v"};
+    for (int k = 0; k < 3; ++k) r.get_array(host[k].data(), n, names[k]);
     // A NaN/Inf checkpoint would only make every later step skip (model/guard.hpp): refuse it here.
-    for (const auto* buf : {&s.params, &s.m, &s.v})
+    for (int k = 0; k < 3; ++k)
       for (std::size_t i = 0; i < n; ++i)
-        if (!std::isfinite(buf->data()[i]))
-          fail(source, ": field '", buf == &s.params ? "params" : buf == &s.m ? "adam.m" : "adam.v", "': value ", i,
-               " is ", buf->data()[i], " (expected finite)");
+        if (!std::isfinite(host[k].data()[i]))
+          fail(source, ": field '", names[k], "': value ", i, " is ", host[k].data()[i], " (expected finite)");
     if (r.remaining() != 0) fail(source, ": ", r.remaining(), " unexpected bytes after 'adam.v'");
+    Floats* dst[3] = {&s.params, &s.m, &s.v};
+    for (int k = 0; k < 3; ++k) {
+      if constexpr (B::is_device)
+        *dst[k] = Memory<B>::from_host(host[k].data(), n);
+      else
+        *dst[k] = std::move(host[k]);
+    }
     return s;
   }
 

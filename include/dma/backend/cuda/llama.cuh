@@ -162,19 +162,17 @@ class LlamaCuda {
   [[nodiscard]] const float* grads() const noexcept { return m_grads.data(); }
   void zero_grads() { m_grads.zero(); }
   [[nodiscard]] const float* logits() const noexcept { return m_logits.data(); }  // device [Bn,T,V]
+  [[nodiscard]] std::size_t last_rows() const noexcept { return m_B * m_T; }      // Bn * T of the last forward
   // [Bn, T] per-token losses (nats) of the last forward() with targets (host copy; not filled by
   // enqueue_forward).
   [[nodiscard]] const float* token_losses() const noexcept { return m_host_losses.data(); }
 
-  // Same FLOP convention as Llama (PaLM appendix B).
+  // Same FLOP convention as Llama (model/config.hpp, PaLM appendix B).
   [[nodiscard]] double train_flops(std::size_t Bn, std::size_t T) const noexcept {
     return 3.0 * forward_flops(Bn, T);
   }
   [[nodiscard]] double forward_flops(std::size_t Bn, std::size_t T) const noexcept {
-    const double C = double(m_cfg.d_model), H = double(m_cfg.hidden()), L = double(m_cfg.layers),
-                 V = double(m_cfg.vocab), N = double(Bn * T);
-    const double matmul_params = L * (4 * C * C + 3 * C * H) + V * C;
-    return 2.0 * matmul_params * N + 4.0 * L * C * double(T) * N;
+    return model::forward_flops(m_cfg, Bn, T);
   }
 
  private:
@@ -338,15 +336,22 @@ struct CudaAdamW {
 // stored tensor (weight decay on matrices only). Returns the global gradient norm before clipping.
 // The norm and the clipping factor stay on the device (s.norm2, s.clip_scale): nothing is read
 // back; cuda_adamw_step below returns the norm (one sync).
+// The AdamW update of every stored tensor at optimizer step `step` (1-based), the gradient scaled
+// by the clipping factor in device memory. Shared by cuda_adamw_step_async and Llama<Cuda>.
+template <class Adam>
+void cuda_adamw_apply(const ParamLayout& lay, float* params, float* m, float* v, const float* grads,
+                      std::uint64_t step, float lr, const Adam& c, const float* clip_scale_dev) {
+  for (const ParamTensor* t : lay.tensors())
+    backend::cuda::adamw_update_scaled(params + t->offset, grads + t->offset, m + t->offset, v + t->offset,
+                                       t->size(), lr, c.beta1, c.beta2, c.eps, t->decay ? c.weight_decay : 0.0f,
+                                       clip_scale_dev, int(step));
+}
 template <class Adam = CudaAdamW>
 void cuda_adamw_step_async(const ParamLayout& lay, CudaTrainState& s, const float* grads, float lr,
                            const Adam& c) {
   backend::cuda::grad_norm_and_clip(s.norm2.data(), s.clip_scale.data(), grads, lay.total, c.grad_clip);
   s.step += 1;
-  for (const ParamTensor* t : lay.tensors())
-    backend::cuda::adamw_update_scaled(s.params.data() + t->offset, grads + t->offset, s.m.data() + t->offset,
-                                       s.v.data() + t->offset, t->size(), lr, c.beta1, c.beta2, c.eps,
-                                       t->decay ? c.weight_decay : 0.0f, s.clip_scale.data(), int(s.step));
+  cuda_adamw_apply(lay, s.params.data(), s.m.data(), s.v.data(), grads, s.step, lr, c, s.clip_scale.data());
 }
 template <class Adam = CudaAdamW>
 float cuda_adamw_step(const ParamLayout& lay, CudaTrainState& s, const float* grads, float lr,
