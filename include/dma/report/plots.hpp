@@ -209,6 +209,9 @@ inline PlotOutcome write_plots(const Results& r, const std::filesystem::path& di
                                  "mixture over stages per method (stacked areas, mean over seeds)")
           << "  domains = \"" << detail::words(domain_names) << "\"\n"
           << "  methods = \"" << detail::words(mix_methods) << "\"\n"
+          // gnuplot's default cycle has 8 colours: a K-D space plus the target needs more.
+          << "  colors = \"#9400d3 #009e73 #56b4e9 #e69f00 #f0e442 #0072b2 #e51e10 #303030 #a0a0a0 #a0522d "
+             "#ff69b4 #228b22 #1e90ff #c8a000 #8b0000 #00ced1 #556b2f #ff8c00 #4b0082 #7fffd4\"\n"
           << "  set multiplot layout " << rows << "," << cols << " title \"mixture over stages: " << title
           << "\" margins 0.05,0.98,0.08,0.86 spacing 0.06,0.12\n"
           << "  set yrange [0:1]\n  set xrange [1:" << std::max<std::size_t>(2, max_stage) << "]\n"
@@ -217,7 +220,7 @@ inline PlotOutcome write_plots(const Results& r, const std::filesystem::path& di
           << "    set title word(methods, m)\n"
           << "    if (m == 1) { set key at screen 0.5, screen 0.93 center horizontal maxrows 1 } else { unset key }\n"
           << "    plot for [d=1:" << ndom << "] \"" << stem << ".dat\" index (m-1) using 1:(column(d+1)):(column(d+2)) "
-          << "with filledcurves title word(domains, d)\n"
+          << "with filledcurves lc rgb word(colors, (d - 1) % 20 + 1) title word(domains, d)\n"
           << "  }\n  unset multiplot\n"
           << detail::script_tail();
         emit(stem, mix_dat.str(), g.str());

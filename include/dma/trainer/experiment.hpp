@@ -439,6 +439,18 @@ class Experiment {
     m_phases["deploy"] = seconds_since(t0);
   }
 
+  static std::uint64_t scarce_instance(const env::CptWorld<>& w, const std::vector<std::size_t>& choices, std::size_t si) {
+    if (choices.empty()) fail("experiment: the scarcity setting needs collection.scarcity_pools");
+    const std::size_t want = choices[si % choices.size()];
+    const EpisodeSpec spec = w.spec();
+    for (std::uint64_t inst = 7001 + 1000 * std::uint64_t(si); inst < 7001 + 1000 * std::uint64_t(si + 1); ++inst) {
+      const auto drawn = w.pools(inst);
+      for (std::size_t d = 0; d < spec.num_domains(); ++d)
+        if (spec.domains[d].field == Field::Target && drawn[d] == want) return inst;
+    }
+    fail("experiment: no instance draws the scarcity pool ", want, " (is it in collection.scarcity_pools?)");
+  }
+
   Json deploy_setting(const SettingDef& s) {
     const auto t0 = Clock::now();
     const std::size_t threads = m_cfg.threads;
@@ -497,7 +509,11 @@ class Experiment {
     Json pools_drawn = Json::object();  // seed -> the target domain's hidden pool in tokens (0 = whole domain)
     for (std::size_t si = 0; si < m_cfg.seeds; ++si) {
       const std::uint64_t seed = si;
-      const std::uint64_t inst = s.scarce ? 7001 + si : 0;  // a scarce run draws its hidden pool from its instance
+      // A scarce run draws its hidden pool from its instance: seed si takes the first instance from
+      // 7001 + 1000 si whose draw is the list's entry si mod n, so that the seeds cover the pool sizes
+      // (3 seeds, 3 pools: one each; independent draws once left all three seeds unlimited). The
+      // methods see nothing of it: the pool stays the environment's hidden per-instance draw.
+      const std::uint64_t inst = s.scarce ? scarce_instance(w0, pools, si) : 0;
       {
         const auto drawn = w0.pools(inst);
         std::size_t target_pool = 0;
