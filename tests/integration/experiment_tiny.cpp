@@ -119,10 +119,23 @@ TEST_CASE("experiment: a tiny end-to-end run has every method and setting, and a
   CHECK(dma::load_json(out / "results.json")["settings"].size() == 7);
   CHECK(rerun < 10.0);
 
+  // More seeds in the same folder: the finished seed's runs are kept, only seed 1 is deployed.
+  REQUIRE(std::system((exe.string() + " --config " + (dir / "tiny.json").string() + " --seeds 2 --cache_dir " +
+                       (dir / "cache").string() + " --out " + out.string() + " --quiet --no-report > " +
+                       (dir / "log3").string() + " 2>&1").c_str()) == 0);
+  const auto after = stamps(out / "runs");
+  for (const auto& [path, t] : before) CHECK(after.at(path) == t);
+  CHECK(after.size() > before.size());
+  const auto j2 = dma::load_json(out / "results.json");
+  CHECK(j2["seeds_per_setting"] == 2);
+  for (const auto& s : j2["settings"])
+    for (const auto& row : s["summary"]) CHECK(row["seeds"] == 2);
+
   // Another config in the same folder is refused, not mixed in.
-  CHECK(std::system((exe.string() + " --config " + (dir / "tiny.json").string() + " --seeds 2 --cache_dir " +
-                     (dir / "cache").string() + " --out " + out.string() + " --quiet --no-report > " +
-                     (dir / "log3").string() + " 2>&1").c_str()) != 0);
+  CHECK(std::system((exe.string() + " --config " + (dir / "tiny.json").string() + " --seeds 2 --agents.sft_epochs 3 "
+                     "--cache_dir " + (dir / "cache").string() + " --out " + out.string() + " --quiet --no-report > " +
+                     (dir / "log4").string() + " 2>&1").c_str()) != 0);
+  CHECK_THAT(dma::io::read_file(dir / "log4"), Catch::Contains("made with another experiment config"));
   fs::remove_all(dir);
 }
 

@@ -139,17 +139,31 @@ class Experiment {
   }
 
   // A finished OUT belongs to one config: a rerun with another config is refused, not mixed in.
+  // The one exception is the number of deployment seeds: runs are cached per seed, so a rerun with
+  // more (or fewer) seeds reuses the finished ones and a setting is redone only for the seeds it lacks.
   void check_fingerprint() {
     const auto p = m_out / "stages" / "config.json";
     const Json mine = m_cfg.to_json();
     if (std::filesystem::exists(p)) {
       const Json theirs = load_json(p);
-      if (theirs.at("config") != mine)
+      Json a = theirs.at("config"), b = mine;
+      a.erase("seeds");
+      b.erase("seeds");
+      if (a != b)
         fail(p.string(), ": this output folder was made with another experiment config; use another --out "
              "or delete the folder");
+      if (theirs.at("config").value("seeds", Json()) != mine.at("seeds")) save_json(p, Json{{"config", mine}});
     } else {
       save_json(p, Json{{"config", mine}});
     }
+  }
+  // Whether settings/NAME.json is finished for this config's number of seeds.
+  [[nodiscard]] bool setting_done(const std::string& name) const {
+    const auto p = m_out / "settings" / (name + ".json");
+    if (!std::filesystem::exists(p)) return false;
+    const Json j = load_json(p);
+    const std::size_t n = j.contains("seeds") ? j["seeds"].get<std::size_t>() : j.value("pools_drawn", Json::object()).size();
+    return n == m_cfg.seeds;
   }
 
   // ---- worlds ----------------------------------------------------------------------------------
@@ -418,7 +432,7 @@ class Experiment {
     std::stable_sort(todo.begin(), todo.end(), [](const auto& a, const auto& b) { return (a.base == "large") > (b.base == "large"); });
     // RegMix transferred is fitted once (per weight) before any setting needs it.
     for (const auto& s : todo)
-      if (!std::filesystem::exists(m_out / "settings" / (s.name + ".json"))) {
+      if (!setting_done(s.name)) {
         for (double tw : m_cfg.target_weights) (void)regmix_transfer(tw);
         break;
       }
@@ -428,7 +442,7 @@ class Experiment {
     std::mutex pm;
     run_parallel(todo, [&](const SettingDef& s) {
       const auto p = m_out / "settings" / (s.name + ".json");
-      if (!std::filesystem::exists(p)) {
+      if (!setting_done(s.name)) {
         const Json j = deploy_setting(s);
         std::filesystem::create_directories(p.parent_path());
         save_json(p, j);
@@ -577,6 +591,7 @@ class Experiment {
     j["grid_tokens_per_seed"] = grid_tokens_per_seed;
     j["pools"] = pools;
     j["pools_drawn"] = pools_drawn;
+    j["seeds"] = m_cfg.seeds;
     j["base_model"] = w0.base().key;
     j["params"] = w0.base().state.num_params();
     j["records"] = Json::array();
