@@ -2,8 +2,8 @@
 // same code on backend::Cpu: Llama<Cuda> (forward, logits, a 10-step training trajectory, the
 // non-finite guard), TrainState<Cuda> (init, save/load across backends), env::Cpt<Cuda> (stages,
 // fork, save/load), the evaluator and a collection run. Host code compiled by g++ (Eigen and
-// the CPU model on one side, host.hpp on the other); tests/parity/env/host_impl.cu holds the CUDA
-// definitions. Strict FP32 GEMMs (the default), so docs/CUDA.md's model tolerances apply. Without
+// the CPU model on one side, host.hpp on the other); examples/cuda/host_impl.cu (CMake: dma_cuda_host) holds the
+// CUDA definitions. Strict FP32 GEMMs (the default), so docs/CUDA.md's model tolerances apply. Without
 // a device the program returns 77 (ctest: skipped; tests/parity/parity_main.cpp).
 #include <catch2/catch.hpp>
 

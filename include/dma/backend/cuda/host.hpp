@@ -7,9 +7,9 @@
 // evaluation), eval::Suite and the collectors work with B = backend::Cuda.
 //
 // No CUDA header is included here. The definitions live in backend/cuda/host_impl.cuh: include
-// that in exactly one .cu file of the program and link CUDA::cudart and CUDA::cublas (CMake:
-// tests/CMakeLists.txt, target parity_cuda_env, is the example). Tested against the CPU in
-// tests/parity/cuda_env.cpp (skipped without a device).
+// that in exactly one .cu file of the program (examples/cuda/host_impl.cu) and link CUDA::cudart
+// and CUDA::cublas (CMake: dma_cuda_host_program in the top-level CMakeLists.txt). Tested against
+// the CPU in tests/parity/env/cuda_env.cpp (skipped without a device).
 #pragma once
 
 #include <cstddef>
