@@ -88,10 +88,10 @@ void run(const Preset& pr, bool tf32, model::CudaAttention attention, double pea
         tg[k * N + b * T + t] = data[(k * B + b) * (T + 1) + t + 1];
       }
   const auto sched = model::LrSchedule::constant(1e-3f);
-  const model::CudaAdamW adam;
+  const model::AdamWConfig adam;
   auto step = [&](std::size_t s) {
-    const model::CudaMicroBatch mb{in.data() + (s % batches) * N, tg.data() + (s % batches) * N, B, T};
-    return model::cuda_train_step(m, state, sched, adam, std::span<const model::CudaMicroBatch>(&mb, 1),
+    const model::MicroBatch mb{in.data() + (s % batches) * N, tg.data() + (s % batches) * N, B, T};
+    return model::cuda_train_step(m, state, sched, adam, std::span<const model::MicroBatch>(&mb, 1),
                                   /*read_stats=*/false);
   };
   for (std::size_t s = 0; s < 3; ++s) step(s);  // warm-up: cuBLAS heuristics, workspace

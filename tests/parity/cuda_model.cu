@@ -119,8 +119,8 @@ void check_trajectory(bool tied, bool tf32, model::CudaAttention att) {
   std::vector<Token> in, tg;
   for (std::size_t st = 0; st < steps; ++st) {
     split_rows(tokens.data() + st * Bn * (T + 1), Bn, T, in, tg);
-    const model::CudaMicroBatch mb{in.data(), tg.data(), Bn, T};
-    const auto stats = model::cuda_train_step(m, s, sched, adam, std::span<const model::CudaMicroBatch>(&mb, 1));
+    const model::MicroBatch mb{in.data(), tg.data(), Bn, T};
+    const auto stats = model::cuda_train_step(m, s, sched, adam, std::span<const model::MicroBatch>(&mb, 1));
     losses.push_back(stats.loss);
     norms.push_back(stats.grad_norm);
     CHECK(stats.lr == ref.lrs[st]);
@@ -187,13 +187,13 @@ TEST_CASE("cuda model: a step without read-back keeps loss and norm on the devic
   const auto rows = text_rows(Bn, T, 2);
   std::vector<Token> in, tg;
   split_rows(rows.data(), Bn, T, in, tg);
-  const model::CudaMicroBatch mb{in.data(), tg.data(), Bn, T};
+  const model::MicroBatch mb{in.data(), tg.data(), Bn, T};
   const auto sched = model::LrSchedule::constant(1e-3f);
   model::LlamaCuda m1(cfg, Bn), m2(cfg, Bn);
   auto s1 = model::CudaTrainState::from_host(cfg, params.data());
   auto s2 = model::CudaTrainState::from_host(cfg, params.data());
-  const auto a = model::cuda_train_step(m1, s1, sched, model::CudaAdamW{}, std::span<const model::CudaMicroBatch>(&mb, 1));
-  const auto b = model::cuda_train_step(m2, s2, sched, model::CudaAdamW{}, std::span<const model::CudaMicroBatch>(&mb, 1),
+  const auto a = model::cuda_train_step(m1, s1, sched, model::AdamWConfig{}, std::span<const model::MicroBatch>(&mb, 1));
+  const auto b = model::cuda_train_step(m2, s2, sched, model::AdamWConfig{}, std::span<const model::MicroBatch>(&mb, 1),
                                         /*read_stats=*/false);
   CHECK(std::isnan(b.loss));
   CHECK(std::isnan(b.grad_norm));

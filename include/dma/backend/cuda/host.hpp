@@ -68,7 +68,7 @@ class Llama<backend::Cuda> {
   void zero_grads();
   [[nodiscard]] float* grads() noexcept;  // device
   // [Bn, T] per-token losses (nats) of the last forward with targets (host).
-  [[nodiscard]] const float* token_losses() const noexcept { return m_host_losses.data(); }
+  [[nodiscard]] const float* token_losses() const noexcept;
   // [Bn, T, V] logits of the last forward (host copy, made on the first call after the forward).
   [[nodiscard]] const float* logits() const;
 
@@ -92,7 +92,6 @@ class Llama<backend::Cuda> {
   std::size_t m_max_batch = 0;
   std::unique_ptr<LlamaCuda> m_net;
   std::unique_ptr<StepScalars> m_scalars;
-  std::vector<float> m_host_losses;
   mutable std::vector<float> m_host_logits;
   mutable bool m_logits_fresh = false;
 };

@@ -1,7 +1,7 @@
 // dma/backend/cuda/host_impl.cuh: the definitions behind backend/cuda/host.hpp. Include it in
 // exactly one .cu file of a program whose host code uses backend::Cuda (nvcc only; link
 // CUDA::cudart and CUDA::cublas). It instantiates DeviceBuffer for float, Token and double and
-// defines model::Llama<backend::Cuda> over model::LlamaCuda. Tested in tests/parity/cuda_env.cpp.
+// defines model::Llama<backend::Cuda> over model::LlamaCuda. Tested in tests/parity/env/cuda_env.cpp.
 #pragma once
 
 #include <cmath>
@@ -30,8 +30,7 @@ struct Llama<backend::Cuda>::StepScalars {
 
 Llama<backend::Cuda>::Llama(const ModelConfig& cfg, std::size_t max_batch, std::size_t /*threads*/)
     : m_cfg(cfg), m_layout(cfg), m_max_batch(max_batch),
-      m_net(std::make_unique<LlamaCuda>(cfg, max_batch)), m_scalars(std::make_unique<StepScalars>()),
-      m_host_losses(max_batch * cfg.context) {}
+      m_net(std::make_unique<LlamaCuda>(cfg, max_batch)), m_scalars(std::make_unique<StepScalars>()) {}
 Llama<backend::Cuda>::~Llama() = default;
 Llama<backend::Cuda>::Llama(Llama&&) noexcept = default;
 Llama<backend::Cuda>& Llama<backend::Cuda>::operator=(Llama&&) noexcept = default;
@@ -39,10 +38,9 @@ Llama<backend::Cuda>& Llama<backend::Cuda>::operator=(Llama&&) noexcept = defaul
 float Llama<backend::Cuda>::forward(const float* params, const Token* inputs, const Token* targets, std::size_t Bn,
                                     std::size_t T) {
   m_logits_fresh = false;
-  const float loss = m_net->forward(params, inputs, targets, Bn, T);
-  if (targets) std::copy(m_net->token_losses(), m_net->token_losses() + Bn * T, m_host_losses.begin());
-  return loss;
+  return m_net->forward(params, inputs, targets, Bn, T);
 }
+const float* Llama<backend::Cuda>::token_losses() const noexcept { return m_net->token_losses(); }
 
 void Llama<backend::Cuda>::backward(float loss_scale) {
   m_logits_fresh = false;  // the backward overwrites the logits with their gradient
@@ -64,18 +62,11 @@ const float* Llama<backend::Cuda>::logits() const {
 
 StepStats Llama<backend::Cuda>::train_step(TrainState<backend::Cuda>& s, const LrSchedule& sched, const AdamWConfig& c,
                                            std::span<const MicroBatch> micro) {
-  DMA_ASSERT(!micro.empty(), "train_step needs at least one micro-batch");
   if (s.params.size() != m_layout.total)
     fail("Llama<Cuda>::train_step: the state has ", s.params.size(), " parameters, the model ", m_layout.total);
   m_logits_fresh = false;
   StepStats st;
-  m_net->zero_grads();
-  m_net->reset_loss();
-  const float k = 1.0f / float(micro.size());
-  for (const MicroBatch& mb : micro) {
-    m_net->enqueue_forward(s.params.data(), mb.inputs, mb.targets, mb.batch, mb.T, double(k));
-    m_net->backward(k);
-  }
+  cuda_forward_backward(*m_net, s.params.data(), micro);
   st.lr = sched.at(s.step);
   st.loss = m_net->read_loss();
   // Numerical faults (model/guard.hpp): a non-finite loss or gradient norm leaves the state as it was.

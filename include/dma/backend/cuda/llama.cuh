@@ -3,7 +3,7 @@
 // buffer, named offsets), so parameters, moments and gradients copy between the two with one
 // memcpy. A separate class because Llama<B> reaches into host memory (loss sum, rope tables,
 // memset) and includes Eigen, which never enters a .cu file. CudaTrainState / cuda_train_step
-// mirror TrainState / train_step (model/state.hpp, model/optim.hpp). Attention is the fused
+// mirror TrainState / train_step (with model/step.hpp's AdamWConfig, MicroBatch, StepStats) (model/state.hpp, model/optim.hpp). Attention is the fused
 // flash kernel (flash_attention.cuh, RoPE folded in) by default; CudaAttention::materialized keeps
 // the T x T path of model/ops.hpp for comparison. The step keeps loss, gradient norm and clipping
 // on the device (read back only when asked). Tested against the CPU model in
@@ -25,6 +25,7 @@
 #include "dma/core/types.hpp"
 #include "dma/model/config.hpp"
 #include "dma/model/schedule.hpp"
+#include "dma/model/step.hpp"
 
 namespace dma::model {
 
@@ -324,20 +325,9 @@ struct CudaTrainState {
   }
 };
 
-// AdamW hyper-parameters (the fields of model::AdamWConfig, which lives in a header that pulls in
-// Eigen; any type with these members works with cuda_train_step).
-struct CudaAdamW {
-  float beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f;
-  float weight_decay = 0.1f;
-  float grad_clip = 1.0f;
-};
-
-// As model::adamw_step: clipping as torch.nn.utils.clip_grad_norm_, then one AdamW update per
-// stored tensor (weight decay on matrices only). Returns the global gradient norm before clipping.
-// The norm and the clipping factor stay on the device (s.norm2, s.clip_scale): nothing is read
-// back; cuda_adamw_step below returns the norm (one sync).
 // The AdamW update of every stored tensor at optimizer step `step` (1-based), the gradient scaled
 // by the clipping factor in device memory. Shared by cuda_adamw_step_async and Llama<Cuda>.
+// `Adam` is model::AdamWConfig or any type with its fields (the parity tests' AdamHyper).
 template <class Adam>
 void cuda_adamw_apply(const ParamLayout& lay, float* params, float* m, float* v, const float* grads,
                       std::uint64_t step, float lr, const Adam& c, const float* clip_scale_dev) {
@@ -346,46 +336,49 @@ void cuda_adamw_apply(const ParamLayout& lay, float* params, float* m, float* v,
                                        t->size(), lr, c.beta1, c.beta2, c.eps, t->decay ? c.weight_decay : 0.0f,
                                        clip_scale_dev, int(step));
 }
-template <class Adam = CudaAdamW>
+
+// As model::adamw_step: clipping as torch.nn.utils.clip_grad_norm_, then one AdamW update per
+// stored tensor (weight decay on matrices only). Returns the global gradient norm before clipping.
+// The norm and the clipping factor stay on the device (s.norm2, s.clip_scale): nothing is read
+// back; cuda_adamw_step below returns the norm (one sync).
+template <class Adam = AdamWConfig>
 void cuda_adamw_step_async(const ParamLayout& lay, CudaTrainState& s, const float* grads, float lr,
                            const Adam& c) {
   backend::cuda::grad_norm_and_clip(s.norm2.data(), s.clip_scale.data(), grads, lay.total, c.grad_clip);
   s.step += 1;
   cuda_adamw_apply(lay, s.params.data(), s.m.data(), s.v.data(), grads, s.step, lr, c, s.clip_scale.data());
 }
-template <class Adam = CudaAdamW>
+template <class Adam = AdamWConfig>
 float cuda_adamw_step(const ParamLayout& lay, CudaTrainState& s, const float* grads, float lr,
                       const Adam& c) {
   cuda_adamw_step_async(lay, s, grads, lr, c);
   return s.read_grad_norm();
 }
 
-// One micro-batch of HOST tokens [batch, T] (targets = inputs shifted by one position).
-struct CudaMicroBatch {
-  const Token* inputs = nullptr;
-  const Token* targets = nullptr;
-  std::size_t batch = 0, T = 0;
-};
-
-struct CudaStepStats {
-  float loss = 0, grad_norm = 0, lr = 0;
-};
+// Zeroes the gradients and the loss accumulator, then enqueues forward + backward over the
+// micro-batches (HOST tokens, model/step.hpp) with loss scale 1/k: the gradient and the device
+// loss of their mean. Shared by cuda_train_step and Llama<Cuda>::train_step.
+inline void cuda_forward_backward(LlamaCuda& model, const float* params, std::span<const MicroBatch> micro) {
+  DMA_ASSERT(!micro.empty(), "a training step needs at least one micro-batch");
+  model.zero_grads();
+  model.reset_loss();
+  const float k = 1.0f / float(micro.size());
+  for (const MicroBatch& mb : micro) {
+    model.enqueue_forward(params, mb.inputs, mb.targets, mb.batch, mb.T, double(k));
+    model.backward(k);
+  }
+}
 
 // As model::train_step: zero grads, forward/backward over the micro-batches, clip, AdamW. With
 // read_stats (default) the loss and gradient norm are read back (one sync); without, the step
 // only enqueues work (loss and norm stay NaN here; model.read_loss(), s.read_grad_norm() later).
-template <class Adam = CudaAdamW>
-CudaStepStats cuda_train_step(LlamaCuda& model, CudaTrainState& s, const LrSchedule& sched,
-                              const Adam& c, std::span<const CudaMicroBatch> micro, bool read_stats = true) {
-  DMA_ASSERT(!micro.empty(), "cuda_train_step needs at least one micro-batch");
-  CudaStepStats st;
-  model.zero_grads();
-  model.reset_loss();
-  const float k = 1.0f / float(micro.size());
-  for (const CudaMicroBatch& mb : micro) {
-    model.enqueue_forward(s.params.data(), mb.inputs, mb.targets, mb.batch, mb.T, double(k));
-    model.backward(k);
-  }
+// Unlike model::train_step it has no non-finite guard (that needs a read-back before the update;
+// Llama<backend::Cuda>::train_step has it).
+template <class Adam = AdamWConfig>
+StepStats cuda_train_step(LlamaCuda& model, CudaTrainState& s, const LrSchedule& sched, const Adam& c,
+                          std::span<const MicroBatch> micro, bool read_stats = true) {
+  StepStats st;
+  cuda_forward_backward(model, s.params.data(), micro);
   st.lr = sched.at(s.step);
   cuda_adamw_step_async(model.layout(), s, model.grads(), st.lr, c);
   if (read_stats) {
