@@ -24,6 +24,7 @@
 #include <dma/mixers/uniform.hpp>
 #include <dma/reward/balanced.hpp>
 #include <dma/space/runtime.hpp>
+#include <dma/trainer/sim_suite.hpp>
 #include <dma/trainer/trainer.hpp>
 
 #include <algorithm>
@@ -60,27 +61,19 @@ int main(int argc, char** argv) try {
   std::filesystem::create_directories(out);
 
   using Reward = dma::reward::Balanced;
-  const dma::env::SimFamily family = cfg.has("family")
-      ? dma::env::SimFamily::from_json(cfg.json()["family"], cfg.source() + ":family") : dma::env::SimFamily{};
-  // The same instance seeds as examples/quickstart_sim.cpp (the seed encodes D), so rows of the
-  // methods both programs run are directly comparable.
-  const std::vector<std::size_t> train_domains{2, 3, 4, 6}, heldout_domains{2, 3, 4, 5, 6, 8};
-  auto make_env = [&](std::uint64_t seed) { return Env(family, seed, std::size_t(seed % 100)); };
+  // The instance suite of examples/quickstart_sim.cpp (trainer/sim_suite.hpp): the same seeds, so
+  // rows of the methods both programs run are directly comparable.
+  dma::trainer::SimSuite suite;
+  if (cfg.has("family")) suite.family = dma::env::SimFamily::from_json(cfg.json()["family"], cfg.source() + ":family");
+  const dma::env::SimFamily& family = suite.family;
+  auto make_env = [&](std::uint64_t seed) { return suite.make(seed); };
   dma::Trainer<dma::space::RuntimeSpace, Env, Reward> trainer(make_env, Reward{});
-  std::vector<std::uint64_t> train;
-  for (std::size_t i = 0; i < n_train; ++i) train.push_back(1000 * (i + 1) + train_domains[i % train_domains.size()]);
+  const std::vector<std::uint64_t> train = suite.train_seeds(n_train);
 
   // ---- fitted once on the training instances, carried to every held-out instance -------------
   auto t0 = Clock::now();
   const auto grid = dma::mixers::share_grid(20);
-  const double best_share = dma::mixers::tune_static_share(grid, [&](double sh) {
-    double v = 0;
-    for (auto seed : train) {
-      const Env e = make_env(seed);
-      v += dma::env::noise_free_return(e, trainer.reward(), {dma::mixers::fixed_mixture(e.spec(), sh)});
-    }
-    return v;
-  }).share;
+  const double best_share = suite.tuned_static_share(trainer.reward(), train, grid);
   // The tuning grid above is noise-free full runs: 21 shares x the training instances.
   dma::mixers::ProxyCost carried_cost;
   carried_cost.runs = grid.size() * train.size();
@@ -122,12 +115,7 @@ int main(int argc, char** argv) try {
               regmix_transfer.report().linear_loo_mse, regmix_transfer.report().kernel_loo_mse, since(t0));
 
   // ---- held-out instances ---------------------------------------------------------------------
-  std::vector<dma::trainer::Instance> heldout;
-  for (std::size_t i = 0; i < n_heldout; ++i) {
-    const std::size_t D = heldout_domains[i % heldout_domains.size()];
-    const bool seen = std::find(train_domains.begin(), train_domains.end(), D) != train_domains.end();
-    heldout.push_back({900000 + 1000 * i + D, "D=" + std::to_string(D) + (seen ? "" : " (unseen D)")});
-  }
+  const std::vector<dma::trainer::Instance> heldout = suite.heldout(n_heldout);
   std::vector<std::uint64_t> run_seeds;
   for (std::size_t s = 0; s < n_seeds; ++s) run_seeds.push_back(11 + s);
 

@@ -24,6 +24,7 @@
 #include <dma/rl/cql.hpp>
 #include <dma/rl/sft.hpp>
 #include <dma/space/runtime.hpp>
+#include <dma/trainer/sim_suite.hpp>
 #include <dma/trainer/trainer.hpp>
 
 #include <algorithm>
@@ -110,20 +111,16 @@ int main(int argc, char** argv) try {
   using Space = dma::space::RuntimeSpace;
   using Env = dma::env::SimEnv;
   using Reward = dma::reward::Balanced;
-  const dma::env::SimFamily family = cfg.has("family")
-      ? dma::env::SimFamily::from_json(cfg.json()["family"], cfg.source() + ":family") : dma::env::SimFamily{};
-  const std::vector<std::size_t> train_domains{2, 3, 4, 6}, heldout_domains{2, 3, 4, 5, 6, 8};
-  auto domains_of = [&](std::uint64_t seed) {
-    // Instance seeds encode their domain count so that make_env needs only the seed.
-    return std::size_t(seed % 100);
-  };
-  auto make_env = [&](std::uint64_t seed) { return Env(family, seed, domains_of(seed)); };
+  // The instance suite shared with examples/baselines_sim.cpp (trainer/sim_suite.hpp).
+  dma::trainer::SimSuite suite;
+  if (cfg.has("family")) suite.family = dma::env::SimFamily::from_json(cfg.json()["family"], cfg.source() + ":family");
+  const dma::env::SimFamily& family = suite.family;
+  auto make_env = [&](std::uint64_t seed) { return suite.make(seed); };
   dma::Trainer<Space, Env, Reward> trainer(make_env, Reward{});
 
   // ---- collect -------------------------------------------------------------------------------
   auto t0 = Clock::now();
-  std::vector<std::uint64_t> train;
-  for (std::size_t i = 0; i < n_train; ++i) train.push_back(1000 * (i + 1) + train_domains[i % train_domains.size()]);
+  const std::vector<std::uint64_t> train = suite.train_seeds(n_train);
   dma::collect::CollectOptions copt;
   copt.per_instance = per_instance;
   copt.prefix_stages = 3;
@@ -141,14 +138,7 @@ int main(int argc, char** argv) try {
 
   // ---- a static share tuned once on the training instances, carried to every setting ----------
   t0 = Clock::now();
-  const double best_share = dma::mixers::tune_static_share(dma::mixers::share_grid(20), [&](double sh) {
-    double v = 0;
-    for (auto seed : train) {
-      const Env e = make_env(seed);
-      v += dma::env::noise_free_return(e, trainer.reward(), {dma::mixers::fixed_mixture(e.spec(), sh)});
-    }
-    return v;
-  }).share;
+  const double best_share = suite.tuned_static_share(trainer.reward(), train, dma::mixers::share_grid(20));
   std::printf("carried static share (tuned on the training instances): %.2f; %.2f s\n", best_share, since(t0));
 
   // ---- AGENTS: SFT on the best trajectories, then CQL starting from the SFT agent ----------
@@ -193,12 +183,7 @@ int main(int argc, char** argv) try {
   methods.emplace_back(dma::mixers::AgentMixer(sft_agent, "agent-sft"));
   methods.emplace_back(dma::mixers::AgentMixer(cql_agent, "agent-cql"));
 
-  std::vector<dma::trainer::Instance> heldout;
-  for (std::size_t i = 0; i < n_heldout; ++i) {
-    const std::size_t D = heldout_domains[i % heldout_domains.size()];
-    const bool seen = std::find(train_domains.begin(), train_domains.end(), D) != train_domains.end();
-    heldout.push_back({heldout_base + 1000 * i + D, "D=" + std::to_string(D) + (seen ? "" : " (unseen D)")});
-  }
+  const std::vector<dma::trainer::Instance> heldout = suite.heldout(n_heldout, heldout_base);
   std::vector<std::uint64_t> run_seeds;
   for (std::size_t s = 0; s < n_seeds; ++s) run_seeds.push_back(11 + s);
 

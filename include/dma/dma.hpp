@@ -53,4 +53,5 @@
 #include "dma/space/static.hpp"
 #include "dma/trainer/any_mixer.hpp"
 #include "dma/trainer/results.hpp"
+#include "dma/trainer/sim_suite.hpp"
 #include "dma/trainer/trainer.hpp"

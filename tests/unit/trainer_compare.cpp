@@ -8,6 +8,7 @@
 #include <dma/mixers/uniform.hpp>
 #include <dma/reward/balanced.hpp>
 #include <dma/space/runtime.hpp>
+#include <dma/trainer/sim_suite.hpp>
 #include <dma/trainer/trainer.hpp>
 
 // A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
@@ -105,6 +106,35 @@ TEST_CASE("trainer collect: trajectories land in the store with increasing ids",
   CHECK(dma::collect::read_store(path).size() == 4);
   CHECK(tr.collect_stats().trajectories == 4);
   std::filesystem::remove(path);
+}
+
+TEST_CASE("sim suite: seeds encode D, held-out groups name unseen D, the tuned share is the grid's best", "[trainer]") {
+  const dma::trainer::SimSuite suite;
+  const auto train = suite.train_seeds(5);
+  REQUIRE(train == std::vector<std::uint64_t>{1002, 2003, 3004, 4006, 5002});
+  for (auto s : train) CHECK(suite.make(s).spec().num_domains() == dma::trainer::SimSuite::domains_of(s));
+  const auto held = suite.heldout(7, 500000);
+  REQUIRE(held.size() == 7);
+  CHECK(held[0].seed == 500002);
+  CHECK(held[0].group == "D=2");
+  CHECK(held[3].group == "D=5 (unseen D)");
+  CHECK(held[5].group == "D=8 (unseen D)");
+  CHECK(held[6].seed == 506002);
+  CHECK(suite.make(held[5].seed).spec().num_domains() == 8);
+  // Brute force over the same grid: the tuned share has the highest summed noise-free return.
+  const dma::reward::Balanced r;
+  const std::vector<double> grid{0.1, 0.3, 0.5, 0.7, 0.9};
+  const std::vector<std::uint64_t> few{train[0], train[1]};
+  double best = -1e300, best_share = -1;
+  for (double sh : grid) {
+    double v = 0;
+    for (auto s : few) {
+      const auto e = suite.make(s);
+      v += dma::env::noise_free_return(e, r, {dma::mixers::fixed_mixture(e.spec(), sh)});
+    }
+    if (v > best) best = v, best_share = sh;
+  }
+  CHECK(suite.tuned_static_share(r, few, grid) == best_share);
 }
 
 }  // namespace dma_test_trainer_compare
