@@ -12,6 +12,7 @@
 #include <dma/collect/collector.hpp>
 #include <dma/collect/mixed.hpp>
 #include <dma/collect/npz.hpp>
+#include <dma/collect/rules.hpp>
 #include <dma/collect/store.hpp>
 #include <dma/core/config.hpp>
 #include <dma/env/sim.hpp>
@@ -19,6 +20,7 @@
 #include <dma/mixers/agent.hpp>
 #include <dma/mixers/episode.hpp>
 #include <dma/mixers/fixed.hpp>
+#include <dma/mixers/probe_commit.hpp>
 #include <dma/mixers/registry.hpp>
 #include <dma/reward/balanced.hpp>
 #include <dma/rl/cql.hpp>
@@ -39,51 +41,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// A closed-loop rule written as a user would write one (a Mixer): "probe, then commit". Run the
-// first 3 stages at the carried static share; then q = (target-loss gain of stage 3) / (gain of
-// stage 2) tells how fast the (hidden) target pool is being exhausted, and the rule commits to the
-// share 0.6 q (clamped to [0.05, 0.8]). The source share goes to the source domains that have
-// forgotten most (DBL-style excess loss). The constant 0.6 was picked by a small grid on family
-// instances disjoint from the held-out seeds.
-class WatchTarget {
- public:
-  explicit WatchTarget(double start_share) : m_start(start_share) {}
-  void reset(const dma::EpisodeSpec&) { m_share = m_start; }
-  dma::Mixture next(const dma::History& h) {
-    const auto& spec = h.spec;
-    auto target_loss = [&](const dma::Feedback& f) {
-      double s = 0, n = 0;
-      for (std::size_t i = 0; i < f.loss.size(); ++i)
-        if (spec.domains[i].field == dma::Field::Target) s += f.loss[i], n += 1;
-      return n > 0 ? s / n : 0.0;
-    };
-    if (h.t() == 3) {
-      const double d2 = target_loss(h.steps[0].feedback) - target_loss(h.steps[1].feedback);
-      const double d3 = target_loss(h.steps[1].feedback) - target_loss(h.steps[2].feedback);
-      m_share = std::clamp(0.6 * d3 / std::max(d2, 1e-3), 0.05, 0.8);
-    }
-  std::vector<double> ws;
-    std::size_t nt = 0;
-    for (std::size_t i = 0; i < spec.num_domains(); ++i) {
-      const double excess = h.last().loss[i] - h.initial.loss[i];
-      if (spec.domains[i].field == dma::Field::Source) ws.push_back(std::exp(std::clamp(excess, -1.0, 2.0) / 0.3));
-      else ++nt;
-    }
-    double ss = 0;
-    for (double x : ws) ss += x;
-    dma::Mixture m(spec.num_domains());
-    std::size_t a = 0;
-    for (std::size_t i = 0; i < m.size(); ++i)
-      m[i] = spec.domains[i].field == dma::Field::Source ? (1.0 - m_share) * ws[a++] / ss : m_share / double(nt);
-    return dma::space::normalize(m);
-  }
-  [[nodiscard]] std::string name() const { return "probe_commit(rule)"; }
-
- private:
-  double m_start, m_share = 0.5;
-};
-static_assert(dma::Mixer<WatchTarget>);
 
 std::string pool_bucket(double frac) {
   if (std::isinf(frac)) return "pool unlimited";
@@ -129,7 +86,10 @@ int main(int argc, char** argv) try {
   auto store = dma::collect::StoreWriter::create(out / "trajectories.dmat",
                                                  dma::Json{{"family", family.to_json()}, {"example", "quickstart_sim"}},
                                                  /*overwrite=*/true);
-  const auto data = trainer.collect(dma::collect::Mixed{}, train, copt, &store);
+  // Open-loop schedules (Mixed), and closed-loop "probe, then commit" rules with drawn options
+  // for a share `rule_share` of the trajectories (collect/rules.hpp).
+  const double rule_share = cfg.get<double>("rule_share", 0.0);
+  const auto data = trainer.collect(dma::collect::WithRules(dma::collect::Mixed{}, rule_share), train, copt, &store);
   dma::collect::export_npz(data, out / "trajectories.npz");
   const auto& cs = trainer.collect_stats();
   const double t_collect = since(t0);
@@ -179,7 +139,11 @@ int main(int argc, char** argv) try {
   dma::mixers::BaselineInputs<Env> bin;
   bin.static_share = best_share;
   for (auto& b : dma::mixers::all_baselines(bin)) methods.push_back(std::move(b.mixer));
-  methods.emplace_back(WatchTarget(best_share));
+  // "Probe, then commit" (mixers/probe_commit.hpp) from the carried share; its gain 0.6 was picked
+  // by a small grid on family instances disjoint from the held-out seeds.
+  dma::mixers::ProbeCommitOptions pc;
+  pc.start_share = best_share;
+  methods.emplace_back(dma::mixers::ProbeCommit(pc, "probe_commit(rule)"));
   methods.emplace_back(dma::mixers::AgentMixer(sft_agent, "agent-sft"));
   methods.emplace_back(dma::mixers::AgentMixer(cql_agent, "agent-cql"));
 

@@ -3,11 +3,15 @@
 // appended to a trajectory store as they finish). Single process. With prefix sharing
 // (options.prefix_stages = k > 0, options.branches = b) one prefix of k stages is trained once
 // and fork()ed into b continuations, saving (b - 1) * k environment stages per group; branches
-// inherit the prefix's noise stream (a fork continues the same run). Tested in
-// tests/unit/collect_collector.cpp (determinism, prefix sharing = replaying the full schedule).
+// inherit the prefix's noise stream (a fork continues the same run). A generator is open loop
+// (ScheduleGenerator: a whole schedule drawn in advance) or draws Plans (PlanGenerator), which may
+// be closed-loop rules that read the history before each stage (collect/rules.hpp). Tested in
+// tests/unit/collect_collector.cpp (determinism, prefix sharing = replaying the full schedule)
+// and tests/unit/collect_rules.cpp.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +21,48 @@
 #include "dma/space/simplex.hpp"
 
 namespace dma::collect {
+
+// What one trajectory follows: an open-loop schedule, or a closed-loop rule (a fresh Mixer's
+// next(), reset once) that is asked before every stage.
+struct Plan {
+  std::string name;
+  std::vector<Mixture> schedule;                               // open loop (rule empty)
+  std::shared_ptr<std::function<Mixture(const History&)>> rule; // closed loop
+
+  [[nodiscard]] Mixture at(const History& h) const { return rule ? (*rule)(h) : schedule.at(h.t()); }
+
+  template <Mixer M>
+  static Plan closed_loop(M mixer, const EpisodeSpec& spec) {
+    mixer.reset(spec);
+    Plan p;
+    p.name = mixer.name();
+    p.rule = std::make_shared<std::function<Mixture(const History&)>>(
+        [m = std::move(mixer)](const History& h) mutable { return Mixture(m.next(h)); });
+    return p;
+  }
+};
+
+// A generator of Plans (open- or closed-loop), e.g. collect::WithRules.
+template <class G>
+concept PlanGenerator = requires(const G g, const EpisodeSpec& spec, std::size_t steps, Rng& rng) {
+  { g.sample_plan(spec, steps, rng) } -> std::same_as<Plan>;
+  { g.name() } -> std::convertible_to<std::string>;
+};
+
+// One Plan from any generator: its own sample_plan(), or an open-loop schedule (named by
+// sample_named() where the generator has it, e.g. Mixed).
+template <class G>
+  requires ScheduleGenerator<G> || PlanGenerator<G>
+Plan draw_plan(const G& gen, const EpisodeSpec& spec, std::size_t steps, Rng& rng) {
+  if constexpr (PlanGenerator<G>) {
+    return gen.sample_plan(spec, steps, rng);
+  } else if constexpr (requires { gen.sample_named(spec, steps, rng); }) {
+    auto [name, sched] = gen.sample_named(spec, steps, rng);
+    return Plan{std::move(name), std::move(sched), nullptr};
+  } else {
+    return Plan{gen.name(), gen.sample(spec, steps, rng), nullptr};
+  }
+}
 
 struct CollectOptions {
   std::size_t per_instance = 4;    // trajectories per environment instance
@@ -41,7 +87,8 @@ class Collector {
       : m_make(std::move(make_env)), m_reward(std::move(reward)), m_opt(opt) {}
 
   // Runs per_instance trajectories on each instance; appends each to `store` when given.
-  template <ScheduleGenerator G>
+  template <class G>
+    requires ScheduleGenerator<G> || PlanGenerator<G>
   std::vector<Trajectory> run(const G& gen, const std::vector<std::uint64_t>& instances,
                               StoreWriter* store = nullptr) {
     std::vector<Trajectory> out;
@@ -57,25 +104,21 @@ class Collector {
         const bool share = m_opt.prefix_stages > 0 && m_opt.prefix_stages < spec.stages && m_opt.branches > 1;
         const std::size_t nb = share ? std::min(m_opt.branches, m_opt.per_instance - done) : 1;
         // The prefix: the first k stages of the first branch's schedule, trained once.
-        auto [name0, sched0] = draw(gen, spec, rng);
+        Plan plan0 = draw(gen, spec, rng);
         Env env = base_env.fork();
         Trajectory prefix;
         prefix.history.initial = env.reset(run_seed);
         prefix.history.spec = spec;
         const std::size_t k = share ? m_opt.prefix_stages : 0;
-        for (std::size_t t = 0; t < k; ++t) advance(env, prefix, sched0[t]);
+        for (std::size_t t = 0; t < k; ++t) advance(env, prefix, plan0.at(prefix.history));
         for (std::size_t b = 0; b < nb; ++b) {
           Env e = b + 1 < nb ? env.fork() : std::move(env);
           Trajectory tr = prefix;
-          std::string name = name0;
-          std::vector<Mixture> sched = sched0;
-          if (b > 0) {
-            auto drawn = draw(gen, spec, rng);
-            name = drawn.first;
-            sched = std::move(drawn.second);
-          }
-          for (std::size_t t = k; t < spec.stages; ++t) advance(e, tr, sched[t]);
-          tr.generator = share ? name + "/branch" : name;
+          // Branch 0 continues the prefix's plan; the others draw their own (a rule then takes
+          // over a history it did not write, as a rule deployed mid-run would).
+          const Plan plan = b > 0 ? draw(gen, spec, rng) : plan0;
+          for (std::size_t t = k; t < spec.stages; ++t) advance(e, tr, plan.at(tr.history));
+          tr.generator = share ? plan.name + "/branch" : plan.name;
           if constexpr (requires { e.instance_seed(); }) tr.episode_seed = e.instance_seed();
           else tr.episode_seed = inst;
           tr.id = m_next_id++;
@@ -98,12 +141,7 @@ class Collector {
 
  private:
   template <class G>
-  static std::pair<std::string, std::vector<Mixture>> draw(const G& gen, const EpisodeSpec& spec, Rng& rng) {
-    if constexpr (requires { gen.sample_named(spec, spec.stages, rng); })
-      return gen.sample_named(spec, spec.stages, rng);
-    else
-      return {gen.name(), gen.sample(spec, spec.stages, rng)};
-  }
+  static Plan draw(const G& gen, const EpisodeSpec& spec, Rng& rng) { return draw_plan(gen, spec, spec.stages, rng); }
   void advance(Env& env, Trajectory& tr, const Mixture& m) {
     const EpisodeSpec& spec = tr.history.spec;
     space::validate_mixture(m, spec.num_domains(), "collect: generated mixture at stage " +

@@ -51,7 +51,8 @@ class Trainer {
   Trainer(MakeEnv make_env, R reward = {}, L learner = {})
       : m_make(std::move(make_env)), m_reward(std::move(reward)), m_learner(std::move(learner)) {}
 
-  template <ScheduleGenerator G>
+  template <class G>
+    requires ScheduleGenerator<G> || collect::PlanGenerator<G>
   std::vector<Trajectory> collect(const G& gen, const std::vector<std::uint64_t>& instances,
                                   const collect::CollectOptions& opt, collect::StoreWriter* store = nullptr) {
     collect::Collector<Env, R> c(m_make, m_reward, opt);
