@@ -3,7 +3,7 @@
 // then CQL from the SFT agent) -> deploy both agents, the baselines, a closed-loop rule and the
 // oracle on held-out instances (new seeds, including domain counts never seen in training) ->
 // print the results table and write results.json, the trajectory store and its .npz under --out.
-// Options: --out DIR, --train_instances N, --per_instance N, --heldout N, --seeds N, --quiet,
+// Options: --out DIR, --train_instances N, --per_instance N, --heldout N, --seeds N, --quiet, --rule_share X,
 // --sft_epochs N, --cql_epochs N (small values make the integration test fast), --branches N,
 // --heldout_base N (900000: the reported held-out seeds; tune on another base, e.g. 500000),
 // --q_heads N, --cql_actor td3bc|awr, --awr_beta X, --awr_max_weight X, --bc_weight X,
