@@ -14,6 +14,13 @@ namespace dma_test_collect_rules {
 using dma::Field;
 using dma::Mixture;
 
+// Positive and negative checks of the PlanGenerator concept.
+static_assert(dma::collect::PlanGenerator<dma::collect::WithRules<dma::collect::Mixed>>);
+static_assert(!dma::collect::PlanGenerator<dma::collect::Mixed>);  // open loop: a ScheduleGenerator
+static_assert(dma::ScheduleGenerator<dma::collect::Mixed>);
+static_assert(!dma::ScheduleGenerator<dma::collect::WithRules<dma::collect::Mixed>>);
+static_assert(!dma::collect::PlanGenerator<int>);
+
 namespace {
 auto make_env = [](std::uint64_t seed) { return dma::env::SimEnv(dma::env::SimFamily{}, seed, 3 + seed % 3); };
 
