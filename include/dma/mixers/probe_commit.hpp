@@ -6,7 +6,7 @@
 // (weights exp(excess / source_temperature), excess = loss - base loss, as in DBL's excess loss),
 // or evenly when source_temperature <= 0. Used as a baseline in examples/quickstart_sim.cpp and,
 // with drawn options, as closed-loop behaviour in collection (collect/rules.hpp).
-// Tested in tests/unit/mixers_probe_commit.cpp.
+// Tested in tests/unit/mixers_probe_commit.cpp and tests/unit/collect_rules.cpp.
 #pragma once
 
 #include <algorithm>
