@@ -6,6 +6,7 @@
 #include <dma/env/sim.hpp>
 #include <dma/mixers/episode.hpp>
 #include <dma/reward/balanced.hpp>
+#include <dma/space/simplex.hpp>
 
 // A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
 namespace dma_test_collect_rules {
@@ -22,13 +23,6 @@ static_assert(!dma::collect::PlanGenerator<int>);
 
 namespace {
 auto make_env = [](std::uint64_t seed) { return dma::env::SimEnv(dma::env::SimFamily{}, seed, 3 + seed % 3); };
-
-double target_share(const dma::EpisodeSpec& spec, const Mixture& m) {
-  double s = 0;
-  for (std::size_t i = 0; i < m.size(); ++i)
-    if (spec.domains[i].field == Field::Target) s += m[i];
-  return s;
-}
 }  // namespace
 
 TEST_CASE("collect rules: closed-loop plans follow the feedback; rule_share 0 is the open-loop generator", "[collect][cpu]") {
@@ -76,8 +70,8 @@ TEST_CASE("collect rules: closed-loop plans follow the feedback; rule_share 0 is
   for (std::size_t t = 0; t < tr.history.steps.size(); ++t)
     CHECK(again.history.steps[t].mixture == tr.history.steps[t].mixture);
   for (std::size_t t = 0; t < po.probe_stages; ++t)
-    CHECK(target_share(spec, tr.history.steps[t].mixture) == Approx(po.start_share));
-  CHECK(target_share(spec, tr.history.steps[po.probe_stages].mixture) != Approx(po.start_share));
+    CHECK(dma::space::field_share(tr.history.steps[t].mixture, spec, Field::Target) == Approx(po.start_share));
+  CHECK(dma::space::field_share(tr.history.steps[po.probe_stages].mixture, spec, Field::Target) != Approx(po.start_share));
 
   CHECK_THROWS_WITH(dma::collect::WithRules(dma::collect::Mixed{}, 1.5), Catch::Contains("rule_share"));
 }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <dma/mixers/probe_commit.hpp>
+#include <dma/space/simplex.hpp>
 
 #include <cmath>
 
@@ -11,13 +12,6 @@ using dma::Field;
 using dma::Mixture;
 
 namespace {
-double target_share(const dma::EpisodeSpec& spec, const Mixture& m) {
-  double s = 0;
-  for (std::size_t i = 0; i < m.size(); ++i)
-    if (spec.domains[i].field == Field::Target) s += m[i];
-  return s;
-}
-
 // A history whose mean target loss falls by d1, then d2 (2 stages done).
 dma::History two_stages(double d1, double d2) {
   dma::History h;
@@ -44,16 +38,16 @@ TEST_CASE("probe_commit: probes at the start share, commits to gain x (last gain
   pc.reset(h.spec);
   dma::History first = h;
   first.steps.resize(1);
-  CHECK(target_share(h.spec, pc.next(first)) == Approx(0.35));
+  CHECK(dma::space::field_share(pc.next(first), h.spec, Field::Target) == Approx(0.35));
   // Gains 0.2 then 0.1: q = 0.5, committed share 0.6 * 0.5 = 0.3, kept afterwards.
   const Mixture m = pc.next(h);
-  CHECK(target_share(h.spec, m) == Approx(0.3));
+  CHECK(dma::space::field_share(m, h.spec, Field::Target) == Approx(0.3));
   // The source that forgot more (s2: +0.5 over base, s1: +0.1) gets more, by exp(0.4 / 0.3).
   CHECK(m[1] / m[0] == Approx(std::exp(0.4 / 0.3)));
   // Gains that do not shrink (0.1, then 0.2): the share is clamped at max_share.
   dma::mixers::ProbeCommit up(o);
   up.reset(h.spec);
-  CHECK(target_share(h.spec, up.next(two_stages(0.1, 0.2))) == Approx(o.max_share));
+  CHECK(dma::space::field_share(up.next(two_stages(0.1, 0.2)), h.spec, Field::Target) == Approx(o.max_share));
   o.probe_stages = 1;
   CHECK_THROWS_WITH(dma::mixers::ProbeCommit(o), Catch::Contains("probe_stages"));
 }
