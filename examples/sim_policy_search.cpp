@@ -53,14 +53,17 @@ struct Inputs {
   Eigen::RowVectorXd mean, sd;  // over the global features
   int hidden = 6;
 
-  [[nodiscard]] static Eigen::RowVectorXd raw(const dma::History& h) {
+  // Unstandardised inputs of every token of `h` (row t: the state before stage t + 1).
+  [[nodiscard]] static Eigen::MatrixXd raw(const dma::History& h) {
     const dma::agent::Features f = dma::agent::extract_features(h);
-    const Eigen::RowVectorXd g = f.global.row(f.tokens - 1);
     const auto ns = double(std::count_if(h.spec.domains.begin(), h.spec.domains.end(),
                                          [](const auto& d) { return d.field == dma::Field::Source; }));
     const double nt = double(h.spec.num_domains()) - ns;
-    Eigen::RowVectorXd x(g.size() + 2);
-    x << g, std::log(std::max(ns, 1.0)), nt - 1.0;
+    const Eigen::Index G = f.global.cols();
+    Eigen::MatrixXd x(f.tokens, G + 2);
+    x.leftCols(G) = f.global;
+    x.col(G).setConstant(std::log(std::max(ns, 1.0)));
+    x.col(G + 1).setConstant(nt - 1.0);
     return x;
   }
   [[nodiscard]] std::size_t size() const { return std::size_t(mean.size()); }
@@ -80,7 +83,8 @@ class SharePolicy {
   [[nodiscard]] std::string name() const { return m_name; }
 
   [[nodiscard]] double share(const dma::History& h) const {
-    const Eigen::RowVectorXd x = ((Inputs::raw(h) - m_in->mean).array() / m_in->sd.array()).matrix();
+    const Eigen::MatrixXd r = Inputs::raw(h);
+    const Eigen::RowVectorXd x = ((r.row(r.rows() - 1) - m_in->mean).array() / m_in->sd.array()).matrix();
     const auto& w = *m_w;
     const std::size_t P = m_in->size();
     double z;
@@ -146,14 +150,9 @@ int main(int argc, char** argv) try {
     for (const Env& proto : train) {
       Env e = proto.fork();
       dma::mixers::Uniform u;
-      const dma::Trajectory tr = dma::mixers::run_episode(u, e, trainer.reward(), 1);
-      dma::History h{tr.history.spec, tr.history.initial, {}};
-      for (std::size_t t = 0; t <= tr.history.steps.size(); ++t) {
-        const Eigen::RowVectorXd x = Inputs::raw(h);
-        if (n == 0) s = Eigen::RowVectorXd::Zero(x.size()), s2 = s;
-        s += x, s2 += x.array().square().matrix(), n += 1;
-        if (t < tr.history.steps.size()) h.steps.push_back(tr.history.steps[t]);
-      }
+      const Eigen::MatrixXd X = Inputs::raw(dma::mixers::run_episode(u, e, trainer.reward(), 1).history);
+      if (n == 0) s = Eigen::RowVectorXd::Zero(X.cols()), s2 = s;
+      for (Eigen::Index t = 0; t < X.rows(); ++t) s += X.row(t), s2 += X.row(t).array().square().matrix(), n += 1;
     }
     inputs->mean = s / n;
     inputs->sd = (s2 / n - inputs->mean.array().square().matrix()).array().max(0.0).sqrt().max(1e-6).matrix();
