@@ -119,16 +119,9 @@ int main(int argc, char** argv) try {
   std::vector<std::uint64_t> run_seeds;
   for (std::size_t s = 0; s < n_seeds; ++s) run_seeds.push_back(11 + s);
 
-  dma::env::OracleOptions oopt;
-  oopt.extra_shares = {0.5, best_share};
   // The oracle and the best static mixture in hindsight (the target RegMix aims at), per instance.
-  std::map<std::uint64_t, dma::env::OracleResult> oracles;
-  auto oracle = [&](const Env& e, const Reward& r) {
-    return (oracles[e.instance_seed()] = dma::env::sim_oracle(e, r, oopt)).schedule;
-  };
-  auto best_static = [&](const Env& e, const Reward&) {
-    return std::vector<dma::Mixture>{oracles.at(e.instance_seed()).best_static};
-  };
+  dma::trainer::OracleColumns oc;
+  oc.options.extra_shares = {0.5, best_share};
 
   t0 = Clock::now();
   dma::trainer::ResultsTable table;
@@ -169,8 +162,7 @@ int main(int argc, char** argv) try {
     }
     fits.push_back({{"instance", inst.seed}, {"fits", fit}});
 
-    const auto part = trainer.compare(methods, {inst}, run_seeds,
-                                      {{"oracle", oracle}, {"best_static(hindsight)", best_static}}, false);
+    const auto part = trainer.compare(methods, {inst}, run_seeds, oc.columns<decltype(trainer)>(), false);
     table.rows.insert(table.rows.end(), part.rows.begin(), part.rows.end());
     prog.tick();
   }

@@ -151,20 +151,10 @@ int main(int argc, char** argv) try {
   std::vector<std::uint64_t> run_seeds;
   for (std::size_t s = 0; s < n_seeds; ++s) run_seeds.push_back(11 + s);
 
-  dma::env::OracleOptions oopt;
-  oopt.extra_shares = {0.5, best_share};
-  std::map<std::uint64_t, dma::env::OracleResult> oracles;
-  auto oracle = [&](const Env& e, const Reward& r) {
-    auto res = dma::env::sim_oracle(e, r, oopt);
-    oracles[e.instance_seed()] = res;
-    return res.schedule;
-  };
-  // The best static mixture of each instance in hindsight (found by the oracle's search).
-  auto best_static = [&](const Env& e, const Reward&) {
-    return std::vector<dma::Mixture>{oracles.at(e.instance_seed()).best_static};
-  };
-  const auto table = trainer.compare(methods, heldout, run_seeds,
-                                     {{"oracle", oracle}, {"best_static(hindsight)", best_static}}, !quiet);
+  // The oracle and the best static mixture of each instance in hindsight (found by the oracle's search).
+  dma::trainer::OracleColumns oc;
+  oc.options.extra_shares = {0.5, best_share};
+  const auto table = trainer.compare(methods, heldout, run_seeds, oc.columns<decltype(trainer)>(), !quiet);
   const double t_compare = since(t0);
   table.print(std::cout);
 
@@ -180,7 +170,7 @@ int main(int argc, char** argv) try {
   std::map<std::string, std::pair<double, int>> share_by_pool;
   dma::Json inst_json = dma::Json::array();
   for (const auto& inst : heldout) {
-    const auto& o = oracles[inst.seed];
+    const auto& o = oc.results.at(inst.seed);
     auto& p = share_by_pool[pool_bucket(pool_of[inst.seed])];
     p.first += o.best_static_share;
     p.second += 1;

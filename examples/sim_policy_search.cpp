@@ -24,7 +24,6 @@
 #include <dma/core/progress.hpp>
 #include <dma/core/rng.hpp>
 #include <dma/env/sim.hpp>
-#include <dma/env/sim_oracle.hpp>
 #include <dma/mixers/episode.hpp>
 #include <dma/mixers/fixed.hpp>
 #include <dma/mixers/uniform.hpp>
@@ -38,7 +37,6 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <numeric>
 #include <thread>
@@ -222,22 +220,14 @@ int main(int argc, char** argv) try {
   std::vector<dma::trainer::AnyMixer> methods;
   methods.emplace_back(dma::mixers::Uniform{});
   methods.emplace_back(SharePolicy(in, weights, "share_policy(online CEM)"));
-  std::map<std::uint64_t, dma::env::OracleResult> oracles;
-  auto oracle = [&](const Env& e, const Reward& r) {
-    auto res = dma::env::sim_oracle(e, r);
-    oracles[e.instance_seed()] = res;
-    return res.schedule;
-  };
-  auto best_static = [&](const Env& e, const Reward&) {
-    return std::vector<dma::Mixture>{oracles.at(e.instance_seed()).best_static};
-  };
+  dma::trainer::OracleColumns oc;  // the oracle and the best static mixture in hindsight
   std::vector<std::uint64_t> run_seeds;
   for (std::size_t s = 0; s < n_seeds; ++s) run_seeds.push_back(11 + s);
   dma::Json results;
   for (const auto& [label, base] : {std::pair<std::string, std::uint64_t>{"validation", validation_base},
                                     {"heldout", heldout_base}}) {
     const auto table = trainer.compare(methods, suite.heldout(n_heldout, base), run_seeds,
-                                       {{"oracle", oracle}, {"best_static(hindsight)", best_static}}, false);
+                                       oc.columns<decltype(trainer)>(), false);
     std::cout << "\n==== " << label << " instances (base " << base << ") ====";
     table.print(std::cout);
     results[label] = table.to_json();

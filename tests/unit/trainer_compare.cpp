@@ -137,4 +137,31 @@ TEST_CASE("sim suite: seeds encode D, held-out groups name unseen D, the tuned s
   CHECK(suite.tuned_static_share(r, few, grid) == best_share);
 }
 
+TEST_CASE("sim suite: oracle columns search once per instance and replay its best static mixture", "[trainer][cpu]") {
+  auto tr = make_trainer();
+  dma::trainer::OracleColumns oc;
+  oc.options.extra_shares = {0.5};
+  std::vector<dma::trainer::AnyMixer> methods;
+  methods.emplace_back(dma::mixers::Uniform{});
+  const auto table = tr.compare(methods, {{3, "a"}, {4, "a"}}, {1, 2}, oc.columns<Tr>());
+  REQUIRE(table.rows.size() == 2 * 3 * 2);
+  REQUIRE(oc.results.size() == 2);
+  for (const auto& row : table.rows) {
+    const auto& res = oc.results.at(row.instance);
+    CHECK(res.value >= res.best_static_value - 1e-12);  // the search starts from the best static mixture
+    if (row.method == "best_static(hindsight)") {
+      // Replayed on a noisy run: every stage uses the searched static mixture.
+      dma::env::SimEnv e = tr.make_env(row.instance);
+      dma::mixers::Schedule s({res.best_static}, "x");
+      const auto t = dma::mixers::run_episode(s, e, tr.reward(), row.run_seed);
+      double ret = 0;
+      for (const auto& st : t.history.steps) ret += st.reward;
+      CHECK(row.ret == Approx(ret).margin(1e-12));
+    }
+  }
+  // Held-out instances of another call refill the same map.
+  (void)tr.compare(methods, {{5, "b"}}, {1}, oc.columns<Tr>());
+  CHECK(oc.results.size() == 3);
+}
+
 }  // namespace dma_test_trainer_compare

@@ -3,12 +3,14 @@
 // {2, 3, 4, 6}; held-out instances D in {2, 3, 4, 5, 6, 8}, so 5 and 8 are never seen in training.
 // An instance seed encodes its domain count (seed % 100 = D): make() needs only the seed, and both
 // programs deploy on the same instances, so their rows are directly comparable. Also the static
-// target share "tuned once on the training instances" that both carry to every held-out one.
+// target share "tuned once on the training instances" that both carry to every held-out one, and
+// OracleColumns, the oracle and best-static-in-hindsight columns of their comparison tables.
 // Tested in tests/unit/trainer_compare.cpp.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,26 @@ struct SimSuite {
       }
       return v;
     }).share;
+  }
+};
+
+// The oracle and the best static mixture in hindsight as the two per-instance columns of
+// Trainer::compare. Both come from one search per instance (env::sim_oracle), which `results`
+// keeps by instance seed for reports. The columns refer to this object: keep it alive, in place,
+// while they are used.
+struct OracleColumns {
+  env::OracleOptions options{};
+  std::map<std::uint64_t, env::OracleResult> results;
+
+  template <class Tr>
+  [[nodiscard]] std::vector<typename Tr::PerInstance> columns() {
+    return {{"oracle",
+             [this](const env::SimEnv& e, const auto& r) {
+               return (results[e.instance_seed()] = env::sim_oracle(e, r, options)).schedule;
+             }},
+            {"best_static(hindsight)", [this](const env::SimEnv& e, const auto&) {
+               return std::vector<Mixture>{results.at(e.instance_seed()).best_static};
+             }}};
   }
 };
 
