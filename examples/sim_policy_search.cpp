@@ -165,8 +165,7 @@ int main(int argc, char** argv) try {
     for (const Env& proto : envs) {
       Env e = proto.fork();
       SharePolicy p = pol;
-      const dma::Trajectory tr = dma::mixers::run_episode(p, e, trainer.reward(), run_seed);
-      for (const auto& st : tr.history.steps) total += st.reward;
+      total += dma::mixers::run_episode(p, e, trainer.reward(), run_seed).total_return();
     }
     return total / double(envs.size());
   };
