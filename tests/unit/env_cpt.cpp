@@ -83,6 +83,22 @@ TEST_CASE("cpt: the same seed gives an identical trajectory, another seed anothe
   check_same(Env(shared_world()).reset(3), Env(shared_world()).reset(99));
 }
 
+TEST_CASE("cpt: train() trains a stage exactly as step() does, without evaluation or history", "[env][cpu]") {
+  Env a(shared_world()), b(shared_world());
+  a.reset(5);
+  b.reset(5);
+  for (const auto& m : kSchedule) {
+    a.step(m);
+    b.train(m);
+  }
+  CHECK(b.stage() == a.stage());
+  CHECK(b.steps().empty());
+  CHECK(b.tokens_seen() == a.tokens_seen());
+  CHECK(b.state().serialize() == a.state().serialize());  // parameters, moments, step, RNG
+  CHECK_THROWS_WITH(b.train(kSchedule[0]), Catch::Contains("beyond"));
+  CHECK_THROWS_WITH(b.save(tmp("train-only.cpt")), Catch::Contains("no history"));
+}
+
 TEST_CASE("cpt: fork continues exactly like the original and does not disturb it", "[env][cpu]") {
   Env a(shared_world());
   a.reset(11);
@@ -240,6 +256,20 @@ TEST_CASE("cpt: config keys are read from JSON and bad values name the key", "[e
                     Catch::Contains("x.json") && Catch::Contains("stages"));
   CHECK_THROWS_WITH(dma::env::CptConfig::from_json(dma::Json::parse(R"({"pool_tokens": {"math": -3}})"), "x.json"),
                     Catch::Contains("pool_tokens.math"));
+  CHECK(c.lr_schedule == "cosine");
+  CHECK(c.decay_start_stage() == c.stages);  // cosine: no decay phase
+  CHECK(!c.to_json().contains("lr_schedule"));  // the default keeps the fingerprints of earlier worlds
+  const auto w = dma::env::CptConfig::from_json(
+      dma::Json::parse(R"({"stages": 12, "tokens_per_stage": 4096, "lr_schedule": "wsd", "decay_frac": 0.25,
+          "base": {"model": {"d_model": 64, "layers": 2, "heads": 2, "context": 64}, "tokens": 100000}})"), "w.json");
+  CHECK(w.total_steps() == 96);
+  CHECK(w.decay_steps() == 24);
+  CHECK(w.decay_start_stage() == 9);  // stages 10-12 (1-based) decay
+  CHECK(w.to_json().at("lr_schedule") == "wsd");
+  CHECK_THROWS_WITH(dma::env::CptConfig::from_json(dma::Json::parse(R"({"lr_schedule": "step"})"), "x.json"),
+                    Catch::Contains("x.json") && Catch::Contains("lr_schedule"));
+  CHECK_THROWS_WITH(dma::env::CptConfig::from_json(dma::Json::parse(R"({"decay_frac": 0})"), "x.json"),
+                    Catch::Contains("decay_frac"));
   auto bad = cpt_test::config();
   bad.pool_tokens["nope"] = 10;
   CHECK_THROWS_WITH(cpt_test::world(bad), Catch::Contains("nope"));

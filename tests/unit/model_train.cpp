@@ -205,6 +205,20 @@ TEST_CASE("schedule: warmup + cosine, constant and CPT re-warm", "[model][cpu]")
   CHECK(rw.at(100) == Approx(5e-5f));
   const auto back = LrSchedule::from_config(dma::Config(rw.to_json(), "t"));
   CHECK(back.at(50) == rw.at(50));
+  // Warmup-stable-decay: re-warm over 4 steps, the peak until step 79, linear to 10% over 80..99.
+  const auto wsd = LrSchedule::rewarm_wsd(0.0f, 5e-4f, 4, 20, 100, 0.1f);
+  CHECK(wsd.at(0) == Approx(1.25e-4f));
+  CHECK(wsd.at(3) == Approx(5e-4f));
+  CHECK(wsd.at(50) == Approx(5e-4f));
+  CHECK(wsd.at(79) == Approx(5e-4f));
+  CHECK(wsd.at(80) == Approx(5e-4f - 4.5e-4f / 20));
+  CHECK(wsd.at(89) == Approx(2.75e-4f));  // half-way down: (peak + min) / 2
+  CHECK(wsd.at(99) == Approx(5e-5f));
+  CHECK(wsd.at(400) == Approx(5e-5f));
+  const auto wback = LrSchedule::from_config(dma::Config(wsd.to_json(), "t"));
+  CHECK(wback.at(85) == wsd.at(85));
+  CHECK_THROWS_WITH(LrSchedule::from_config(dma::Config(dma::Json{{"kind", "wsd2"}}, "s.json")),
+                    Catch::Contains("s.json") && Catch::Contains("kind") && Catch::Contains("rewarm_wsd"));
 }
 
 TEST_CASE("proxy: the optimizer split over threads equals the serial AdamW step", "[model][cpu]") {

@@ -113,8 +113,12 @@ class CptWorld {
   }
 
   // The LR schedule of every run: re-warm to the peak over warmup_frac of the whole CPT budget,
-  // then cosine to min_ratio [Gupta et al. 2023; pilot defaults in ENVIRONMENT_NOTES.md].
+  // then cosine to min_ratio [Gupta et al. 2023; pilot defaults in ENVIRONMENT_NOTES.md], or with
+  // lr_schedule "wsd" hold the peak and decay over the last decay_frac [Hu et al. 2024, MiniCPM].
   [[nodiscard]] model::LrSchedule schedule() const {
+    if (m_cfg.lr_schedule == "wsd")
+      return model::LrSchedule::rewarm_wsd(m_cfg.start_lr, m_cfg.peak_lr, m_cfg.warmup_steps(), m_cfg.decay_steps(),
+                                           m_cfg.total_steps(), m_cfg.min_ratio);
     return model::LrSchedule::rewarm(m_cfg.start_lr, m_cfg.peak_lr, m_cfg.warmup_steps(), m_cfg.total_steps(),
                                      m_cfg.min_ratio);
   }
@@ -220,6 +224,28 @@ class Cpt {
 
   // Trains one stage of tokens_per_stage tokens drawn by `mixture`, then evaluates.
   Feedback step(const Mixture& mixture) {
+    train(mixture);
+    const World& w = world();
+    const auto t1 = std::chrono::steady_clock::now();
+    const CptEvalResult r = w.fast_set().evaluate(net(), m_state.params.data());
+    const double ev = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    m_flops += r.flops;
+    m_seconds = m_flops / kNominalFlopsPerSecond;
+    m_timing.eval_seconds += ev;
+    m_timing.last_eval_seconds = ev;
+    m_timing.eval_tokens += r.tokens;
+    Feedback f = World::to_feedback(r);
+    f.tokens = m_tokens;
+    f.flops = m_flops;
+    f.seconds = m_seconds;
+    model::require_finite(f, "env::Cpt: stage " + std::to_string(m_t) + " feedback");  // never into a trajectory
+    m_steps.push_back(Step{mixture, f, 0.0});
+    return f;
+  }
+
+  // Trains one stage without the per-stage evaluation and without entering the step history: for
+  // open-loop schedules scored only at the end (trainer/headroom.hpp). Such a run cannot be saved.
+  void train(const Mixture& mixture) {
     const World& w = world();
     const auto& cfg = w.config();
     space::validate_mixture(mixture, w.data().size(), "env::Cpt: mixture for stage " + std::to_string(m_t + 1));
@@ -243,27 +269,13 @@ class Cpt {
       const auto st = model::train_step(net, m_state, sched, cfg.adamw, std::span(&mb, 1));
       m_guard.record(st.skipped, st.loss, st.grad_norm, where);
     }
-    const auto t1 = std::chrono::steady_clock::now();
     ++m_t;
     m_tokens += double(steps * Bn * T);
     m_flops += net.train_flops(Bn, T) * double(steps);
-    const CptEvalResult r = w.fast_set().evaluate(net, m_state.params.data());
-    const auto t2 = std::chrono::steady_clock::now();
-    const double tr = std::chrono::duration<double>(t1 - t0).count(), ev = std::chrono::duration<double>(t2 - t1).count();
-    m_flops += r.flops;
     m_seconds = m_flops / kNominalFlopsPerSecond;
+    const double tr = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     m_timing.train_seconds += tr;
-    m_timing.eval_seconds += ev;
     m_timing.last_train_seconds = tr;
-    m_timing.last_eval_seconds = ev;
-    m_timing.eval_tokens += r.tokens;
-    Feedback f = World::to_feedback(r);
-    f.tokens = m_tokens;
-    f.flops = m_flops;
-    f.seconds = m_seconds;
-    model::require_finite(f, where + " feedback");  // never into a trajectory
-    m_steps.push_back(Step{mixture, f, 0.0});
-    return f;
   }
 
   // The expensive evaluation, once at the end: final_windows per domain, final_probe_items per
@@ -307,6 +319,8 @@ class Cpt {
 
   void save(const std::filesystem::path& path) const {
     const World& w = world();
+    if (m_steps.size() != m_t)
+      fail("env::Cpt: save ", path.string(), ": stages trained by train() have no history to save");
     io::Writer o;
     o.put<std::uint64_t>(w.fingerprint());
     o.put<std::uint64_t>(m_instance_seed);

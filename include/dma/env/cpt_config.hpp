@@ -172,7 +172,11 @@ struct CptConfig {
   float peak_lr = 5e-4f;               // re-warmed CPT peak [pilot: 3e-4..5e-4 for this size]
   float start_lr = 0.0f;               // where the re-warm starts
   double warmup_frac = 0.06;           // share of all CPT steps spent re-warming
-  float min_ratio = 0.1f;              // cosine to this share of the peak at the end of the budget
+  float min_ratio = 0.1f;              // cosine (or WSD decay) to this share of the peak at the end of the budget
+  // "cosine": re-warm then cosine over the rest [Gupta et al. 2023]; "wsd": re-warm, hold the peak,
+  // decay linearly over the last decay_frac of the budget [Hu et al. 2024, MiniCPM; Hägele et al. 2024].
+  std::string lr_schedule = "cosine";
+  double decay_frac = 0.2;             // "wsd": share of all CPT steps in the decay phase
   model::AdamWConfig adamw{};          // fresh moments at every reset()
   std::size_t threads = 1;             // CPU threads of one environment
   double target_weight = 0.5;          // the user's objective weight, passed to mixers in the spec
@@ -193,11 +197,22 @@ struct CptConfig {
   [[nodiscard]] std::size_t warmup_steps() const noexcept {
     return std::max<std::size_t>(1, std::size_t(warmup_frac * double(total_steps()) + 0.5));
   }
+  // "wsd": steps of the decay phase (at least one, never into the warmup).
+  [[nodiscard]] std::size_t decay_steps() const noexcept {
+    const std::size_t room = total_steps() > warmup_steps() ? total_steps() - warmup_steps() : 1;
+    return std::clamp<std::size_t>(std::size_t(decay_frac * double(total_steps()) + 0.5), 1, room);
+  }
+  // The first stage (0-based) with a step in the decay phase ("wsd"; stages for "cosine").
+  [[nodiscard]] std::size_t decay_start_stage() const noexcept {
+    if (lr_schedule != "wsd") return stages;
+    const std::size_t per = std::max<std::size_t>(1, steps_per_stage());
+    return (total_steps() - decay_steps()) / per;
+  }
 
   [[nodiscard]] Json to_json() const {
     Json pools = Json::object();
     for (const auto& [k, v] : pool_tokens) pools[k] = v;
-    return Json{{"shards", shards.string()}, {"domains", domains}, {"base", base.to_json()},
+    Json j{{"shards", shards.string()}, {"domains", domains}, {"base", base.to_json()},
                 {"stages", stages}, {"tokens_per_stage", tokens_per_stage}, {"batch", batch},
                 {"peak_lr", peak_lr}, {"start_lr", start_lr}, {"warmup_frac", warmup_frac},
                 {"min_ratio", min_ratio}, {"adamw", detail::adamw_json(adamw)}, {"threads", threads},
@@ -205,6 +220,9 @@ struct CptConfig {
                 {"target_pool_choices", target_pool_choices},
                 {"max_epochs", std::isinf(max_epochs) ? Json("inf") : Json(max_epochs)},
                 {"eval", eval.to_json()}, {"memory_budget_mb", memory_budget_mb}};
+    // Written only when not the default, so that the fingerprints of cosine worlds stay as they were.
+    if (lr_schedule != "cosine") j["lr_schedule"] = lr_schedule, j["decay_frac"] = decay_frac;
+    return j;
   }
   // What changes the trajectories (the world fingerprint hashes this): everything but threads and
   // paths (the data enters through its own fingerprint).
@@ -229,6 +247,8 @@ struct CptConfig {
     k.start_lr = c.get<float>("start_lr", k.start_lr);
     k.warmup_frac = c.get<double>("warmup_frac", k.warmup_frac);
     k.min_ratio = c.get<float>("min_ratio", k.min_ratio);
+    k.lr_schedule = c.get<std::string>("lr_schedule", k.lr_schedule);
+    k.decay_frac = c.get<double>("decay_frac", k.decay_frac);
     if (c.has("adamw")) k.adamw = model::AdamWConfig::from_config(c.sub("adamw"));
     k.threads = c.get<std::size_t>("threads", k.threads);
     k.target_weight = c.get<double>("target_weight", k.target_weight);
@@ -266,6 +286,9 @@ struct CptConfig {
     if (!(memory_budget_mb >= 0)) fail(source, ": key 'memory_budget_mb': expected >= 0 (0 = no check), got ", memory_budget_mb);
     if (!(warmup_frac >= 0 && warmup_frac < 1)) fail(source, ": key 'warmup_frac': expected in [0, 1), got ", warmup_frac);
     if (!(min_ratio >= 0 && min_ratio <= 1)) fail(source, ": key 'min_ratio': expected in [0, 1], got ", min_ratio);
+    if (lr_schedule != "cosine" && lr_schedule != "wsd")
+      fail(source, ": key 'lr_schedule': expected \"cosine\" or \"wsd\", got \"", lr_schedule, "\"");
+    if (!(decay_frac > 0 && decay_frac <= 1)) fail(source, ": key 'decay_frac': expected in (0, 1], got ", decay_frac);
     if (threads == 0) fail(source, ": key 'threads': expected >= 1");
     if (!(target_weight >= 0 && target_weight <= 1))
       fail(source, ": key 'target_weight': expected in [0, 1], got ", target_weight);

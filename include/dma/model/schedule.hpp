@@ -1,8 +1,10 @@
 // dma/model/schedule.hpp: learning-rate schedules of the proxy: constant, linear warmup + cosine
 // decay (pre-training), and the re-warm used at the start of continual pre-training (linear from
 // a starting LR up to a new peak, then cosine; Gupta et al. 2023, "Continual Pre-Training of
-// LLMs: How to (re)warm your model?"). The position is TrainState::step. Tested in
-// tests/unit/model_train.cpp.
+// LLMs: How to (re)warm your model?"), and its warmup-stable-decay variant (re-warm, hold the peak,
+// decay linearly over the last decay_steps; Hu et al. 2024, MiniCPM; Hägele et al. 2024, "Scaling
+// Laws and Compute-Optimal Training Beyond Fixed Training Durations"). The position is
+// TrainState::step. Tested in tests/unit/model_train.cpp.
 #pragma once
 
 #include <algorithm>
@@ -17,29 +19,44 @@
 namespace dma::model {
 
 struct LrSchedule {
-  enum class Kind { Constant, WarmupCosine, Rewarm };
+  enum class Kind { Constant, WarmupCosine, Rewarm, RewarmWsd };
   Kind kind = Kind::Constant;
   float peak_lr = 1e-3f;
   std::size_t warmup_steps = 0;
   std::size_t total_steps = 1;
   float min_ratio = 0.1f;  // the cosine ends at min_ratio * peak_lr
-  float start_lr = 0.0f;   // Rewarm: where the linear warmup starts
+  float start_lr = 0.0f;   // Rewarm, RewarmWsd: where the linear warmup starts
+  std::size_t decay_steps = 0;  // RewarmWsd: the last decay_steps decay linearly to min_ratio * peak
 
-  static LrSchedule constant(float lr) { return {Kind::Constant, lr, 0, 1, 1.0f, lr}; }
+  static LrSchedule constant(float lr) { return {Kind::Constant, lr, 0, 1, 1.0f, lr, 0}; }
   static LrSchedule warmup_cosine(float peak, std::size_t warmup, std::size_t total, float min_ratio = 0.1f) {
-    return {Kind::WarmupCosine, peak, warmup, total, min_ratio, 0.0f};
+    return {Kind::WarmupCosine, peak, warmup, total, min_ratio, 0.0f, 0};
   }
   static LrSchedule rewarm(float start, float peak, std::size_t warmup, std::size_t total,
                            float min_ratio = 0.1f) {
-    return {Kind::Rewarm, peak, warmup, total, min_ratio, start};
+    return {Kind::Rewarm, peak, warmup, total, min_ratio, start, 0};
+  }
+  // Warmup-stable-decay: linear re-warm over `warmup` steps, the peak until total - decay, then a
+  // linear decay that reaches min_ratio * peak at the last step.
+  static LrSchedule rewarm_wsd(float start, float peak, std::size_t warmup, std::size_t decay, std::size_t total,
+                               float min_ratio = 0.1f) {
+    return {Kind::RewarmWsd, peak, warmup, total, min_ratio, start, decay};
   }
 
   // LR for optimizer step `step` (0-based). Warmup reaches the peak at step warmup_steps - 1.
   [[nodiscard]] float at(std::size_t step) const noexcept {
     if (kind == Kind::Constant) return peak_lr;
-    const float from = kind == Kind::Rewarm ? start_lr : 0.0f;
+    const float from = kind == Kind::Rewarm || kind == Kind::RewarmWsd ? start_lr : 0.0f;
     if (step < warmup_steps)
       return from + (peak_lr - from) * float(step + 1) / float(warmup_steps);
+    if (kind == Kind::RewarmWsd) {
+      const std::size_t decay_from = total_steps > decay_steps ? total_steps - decay_steps : 0;
+      if (step < decay_from || decay_steps == 0) return peak_lr;
+      // Step decay_from is the first decayed step; step total_steps - 1 reaches min_ratio * peak.
+      const double p = std::min(1.0, double(step - decay_from + 1) / double(decay_steps));
+      const double lo = double(min_ratio) * peak_lr;
+      return float(double(peak_lr) + (lo - double(peak_lr)) * p);
+    }
     const std::size_t span = total_steps > warmup_steps ? total_steps - warmup_steps : 1;
     const double p = std::min(1.0, double(step - warmup_steps) / double(span));
     const double lo = double(min_ratio) * peak_lr;
@@ -47,9 +64,14 @@ struct LrSchedule {
   }
 
   [[nodiscard]] Json to_json() const {
-    const char* k = kind == Kind::Constant ? "constant" : kind == Kind::WarmupCosine ? "warmup_cosine" : "rewarm";
-    return Json{{"kind", k},           {"peak_lr", peak_lr},     {"warmup_steps", warmup_steps},
-                {"total_steps", total_steps}, {"min_ratio", min_ratio}, {"start_lr", start_lr}};
+    const char* k = kind == Kind::Constant       ? "constant"
+                    : kind == Kind::WarmupCosine ? "warmup_cosine"
+                    : kind == Kind::Rewarm       ? "rewarm"
+                                                 : "rewarm_wsd";
+    Json j{{"kind", k},           {"peak_lr", peak_lr},     {"warmup_steps", warmup_steps},
+           {"total_steps", total_steps}, {"min_ratio", min_ratio}, {"start_lr", start_lr}};
+    if (kind == Kind::RewarmWsd) j["decay_steps"] = decay_steps;
+    return j;
   }
   static LrSchedule from_config(const Config& c) {
     LrSchedule s;
@@ -57,12 +79,14 @@ struct LrSchedule {
     if (k == "constant") s.kind = Kind::Constant;
     else if (k == "warmup_cosine") s.kind = Kind::WarmupCosine;
     else if (k == "rewarm") s.kind = Kind::Rewarm;
-    else fail(c.source(), ": key 'kind': expected constant | warmup_cosine | rewarm, got '", k, "'");
+    else if (k == "rewarm_wsd") s.kind = Kind::RewarmWsd;
+    else fail(c.source(), ": key 'kind': expected constant | warmup_cosine | rewarm | rewarm_wsd, got '", k, "'");
     s.peak_lr = c.get<float>("peak_lr", s.peak_lr);
     s.warmup_steps = c.get<std::size_t>("warmup_steps", s.warmup_steps);
     s.total_steps = c.get<std::size_t>("total_steps", s.total_steps);
     s.min_ratio = c.get<float>("min_ratio", s.min_ratio);
     s.start_lr = c.get<float>("start_lr", s.start_lr);
+    s.decay_steps = c.get<std::size_t>("decay_steps", s.decay_steps);
     return s;
   }
 };

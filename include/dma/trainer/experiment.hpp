@@ -166,7 +166,9 @@ class Experiment {
     return n == m_cfg.seeds;
   }
 
-  // ---- worlds ----------------------------------------------------------------------------------
+  // ---- worlds (public: the headroom diagnostic, examples/headroom.cpp, builds the same settings) --
+ public:
+  [[nodiscard]] ExperimentData& data() { return *m_data; }
   [[nodiscard]] model::ModelConfig proxy_model(bool large) const {
     const Json& j = large ? m_cfg.large : m_cfg.proxy;
     return model::ModelConfig::from_config(Config(j, std::string("experiment:") + (large ? "large" : "proxy")));
@@ -221,6 +223,21 @@ class Experiment {
     return env::CptWorld<>::create(cc, space_data(space), m_data->per_source(), m_progress);
   }
 
+  // Seed si of the scarcity setting: the first instance from 7001 + 1000 si whose hidden draw is
+  // choices[si mod n], so that the seeds cover the pool sizes.
+  static std::uint64_t scarce_instance(const env::CptWorld<>& w, const std::vector<std::size_t>& choices, std::size_t si) {
+    if (choices.empty()) fail("experiment: the scarcity setting needs collection.scarcity_pools");
+    const std::size_t want = choices[si % choices.size()];
+    const EpisodeSpec spec = w.spec();
+    for (std::uint64_t inst = 7001 + 1000 * std::uint64_t(si); inst < 7001 + 1000 * std::uint64_t(si + 1); ++inst) {
+      const auto drawn = w.pools(inst);
+      for (std::size_t d = 0; d < spec.num_domains(); ++d)
+        if (spec.domains[d].field == Field::Target && drawn[d] == want) return inst;
+    }
+    fail("experiment: no instance draws the scarcity pool ", want, " (is it in collection.scarcity_pools?)");
+  }
+
+ private:
   // ---- stage 1: base proxies -------------------------------------------------------------------
   void stage_bases() {
     const auto t0 = Clock::now();
@@ -451,18 +468,6 @@ class Experiment {
       prog.update(++done, s.name);
     }, m_cfg.parallel);
     m_phases["deploy"] = seconds_since(t0);
-  }
-
-  static std::uint64_t scarce_instance(const env::CptWorld<>& w, const std::vector<std::size_t>& choices, std::size_t si) {
-    if (choices.empty()) fail("experiment: the scarcity setting needs collection.scarcity_pools");
-    const std::size_t want = choices[si % choices.size()];
-    const EpisodeSpec spec = w.spec();
-    for (std::uint64_t inst = 7001 + 1000 * std::uint64_t(si); inst < 7001 + 1000 * std::uint64_t(si + 1); ++inst) {
-      const auto drawn = w.pools(inst);
-      for (std::size_t d = 0; d < spec.num_domains(); ++d)
-        if (spec.domains[d].field == Field::Target && drawn[d] == want) return inst;
-    }
-    fail("experiment: no instance draws the scarcity pool ", want, " (is it in collection.scarcity_pools?)");
   }
 
   Json deploy_setting(const SettingDef& s) {
