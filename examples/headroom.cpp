@@ -5,7 +5,7 @@
 // by the setting's benchmark suite, as the main job scores its runs. Writes OUT/headroom.json,
 // OUT/ledger.jsonl (every run; a rerun resumes) and OUT/plots (gnuplot when found).
 //
-//   headroom --preset full --setting in_dist_2d|in_dist_kd|scarcity [--out DIR]
+//   headroom [--preset cpt12] --setting in_dist_2d|in_dist_kd|scarcity [--out DIR]
 //            [--headroom.KEY VALUE ...] [--KEY VALUE ...]   (experiment keys, e.g. --cpt.stages 1)
 //
 // docs/HEADROOM.md has the measured table.
@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 namespace fs = std::filesystem;
@@ -43,29 +44,45 @@ Mixture stage_mixture(const env::CptData& d, double share, const std::string& sp
 
 void write_plots(const Json& r, const fs::path& dir) {
   fs::create_directories(dir);
+  std::vector<std::string> splits;
   {
-    std::ofstream g(dir / "grid.dat");
-    g << "# share split mean se\n";
+    // One block per split (sorted by share), separated by two blank lines: gnuplot's `index`.
+    std::map<std::string, std::map<double, std::pair<double, double>>> by;
     for (const auto& x : r["grid"])
-      g << x["share"].get<double>() << " " << x["split"].get<std::string>() << " " << x["objective"]["mean"].get<double>()
-        << " " << x["objective"]["se"].get<double>() << "\n";
+      by[x["split"].get<std::string>()][x["share"].get<double>()] = {x["objective"]["mean"].get<double>(),
+                                                                     x["objective"]["se"].get<double>()};
+    std::ofstream g(dir / "grid.dat");
+    for (const auto& [split, pts] : by) {
+      g << "# split " << split << ": share mean se\n";
+      for (const auto& [sh, v] : pts) g << sh << " " << v.first << " " << v.second << "\n";
+      g << "\n\n";
+      splits.push_back(split);
+    }
   }
   {
+    // The last row repeats the last stage so that `steps` draws it.
     std::ofstream s(dir / "schedules.dat");
     s << "# stage best_static best_dynamic\n";
     const auto st = r["best_static"]["shares"];
     const Json dy = r["best_dynamic"].is_null() ? st : r["best_dynamic"]["shares"];
-    for (std::size_t t = 0; t < st.size(); ++t)
-      s << t + 1 << " " << st[t].get<double>() << " " << dy[t].get<double>() << "\n";
+    for (std::size_t t = 0; t <= st.size(); ++t) {
+      const std::size_t k = std::min(t, st.size() - 1);
+      s << t + 1 << " " << st[k].get<double>() << " " << dy[k].get<double>() << "\n";
+    }
   }
+  std::string grid_plot = "plot";
+  for (std::size_t i = 0; i < splits.size(); ++i)
+    grid_plot += std::string(i ? "," : "") + " 'grid.dat' index " + std::to_string(i) + " u 1:2:3 w yerrorlines t 'static, " +
+                 splits[i] + " split'";
   std::ofstream gp(dir / "headroom.gp");
   gp << "# gnuplot headroom.gp (in this folder)\n"
      << "set terminal pngcairo size 1100,420 noenhanced\nset output 'headroom.png'\nset multiplot layout 1,2\n"
      << "set title 'target share per stage'\nset xlabel 'stage'\nset ylabel 'target share'\nset yrange [0:1]\nset key bottom right\n"
+     << "set xrange [1:" << r["stages"].get<std::size_t>() + 1 << "]\n"
      << "plot 'schedules.dat' u 1:2 w steps lw 2 t 'best static', '' u 1:3 w steps lw 2 t 'best dynamic (selected)'\n"
      << "set title 'static grid: objective on the search seeds (mean +- se)'\nset xlabel 'target share'\n"
      << "set ylabel 'objective'\nset autoscale y\nset xrange [-0.05:1.05]\n"
-     << "plot 'grid.dat' u 1:3:4 w yerrorlines t 'static share'\nunset multiplot\n";
+     << grid_plot << "\nunset multiplot\n";
   gp.close();
   if (report::find_gnuplot()) {
     const std::string cmd = "cd " + report::detail::shell_quote(dir.string()) + " && gnuplot headroom.gp >gnuplot.log 2>&1";
@@ -80,7 +97,7 @@ int main(int argc, char** argv) try {
   const Config args = Config::from_args(argc, argv);
   Json j = Json::object();
   std::string source = "command line";
-  const std::string preset = args.get<std::string>("preset", "full");
+  const std::string preset = args.get<std::string>("preset", "cpt12");
   const fs::path file = fs::path(args.get<std::string>("presets", "examples/presets")) / ("experiment-" + preset + ".json");
   if (!fs::exists(file)) fail("headroom: --preset ", preset, ": no file ", file.string());
   j = load_json(file);
@@ -102,7 +119,7 @@ int main(int argc, char** argv) try {
   auto data = std::make_unique<trainer::ShardData>(cfg.shards, cfg.manifest, fs::path("out") / "spaces", cfg.kd_restarts,
                                                    cfg.kd_seed);
   trainer::Experiment exp(cfg, out, std::move(data), true);
-  const std::vector<std::size_t> pools = s.scarce ? cfg.scarcity_pools : std::vector<std::size_t>{};
+  const std::vector<std::size_t> pools = exp.setting_pools(s);
   const auto world = exp.make_world(s.space, s.base, s.target, tw, pools, cfg.threads);
   const auto& wc = world->config();
   if (hj.contains("splits") == false && s.space != "2d") hc.splits = {"uniform", "natural"};

@@ -223,6 +223,12 @@ class Experiment {
     return env::CptWorld<>::create(cc, space_data(space), m_data->per_source(), m_progress);
   }
 
+  // The hidden target pools a setting's instances draw from (empty: the whole target domain).
+  [[nodiscard]] std::vector<std::size_t> setting_pools(const SettingDef& s) const {
+    if (s.scarce) return m_cfg.scarcity_pools;
+    if (m_cfg.target_pool != 0) return {m_cfg.target_pool};
+    return {};
+  }
   // Seed si of the scarcity setting: the first instance from 7001 + 1000 si whose hidden draw is
   // choices[si mod n], so that the seeds cover the pool sizes.
   static std::uint64_t scarce_instance(const env::CptWorld<>& w, const std::vector<std::size_t>& choices, std::size_t si) {
@@ -473,7 +479,7 @@ class Experiment {
   Json deploy_setting(const SettingDef& s) {
     const auto t0 = Clock::now();
     const std::size_t threads = m_cfg.threads;
-    const std::vector<std::size_t> pools = s.scarce ? m_cfg.scarcity_pools : std::vector<std::size_t>{};
+    const std::vector<std::size_t> pools = setting_pools(s);
     std::vector<CptWorldPtr> worlds;
     for (double tw : m_cfg.target_weights) worlds.push_back(make_world(s.space, s.base, s.target, tw, pools, threads));
     const auto& w0 = *worlds.front();

@@ -48,6 +48,9 @@ struct ExperimentConfig {
   std::uint64_t kd_seed = 1;
   std::vector<std::size_t> collection_pools{0, 8000, 16000};  // hidden target pools (tokens; 0 = all)
   std::vector<std::size_t> scarcity_pools{3000, 6000, 12000, 0};
+  // The hidden target pool (tokens) of every deployment setting that draws none (all but
+  // scarcity); 0 = the whole target domain [ours: CPT on a small target field repeats it].
+  std::size_t target_pool = 0;
   // Collection: instances alternate between the 2-D and the K-D space.
   std::size_t instances = 8, groups = 2, branches = 4, prefix_stages = 2;
   std::uint64_t collection_seed = 1;
@@ -62,7 +65,7 @@ struct ExperimentConfig {
     static const std::set<std::string> known{
         "name", "about", "preset", "data", "shards", "manifest", "cache_dir", "threads", "parallel", "seeds",
         "target_weights", "settings", "proxy", "large", "base", "large_base", "alt_sources", "cpt",
-        "two_d_tokens_per_source", "kd", "collection", "agents", "benchmark", "baselines", "out", "config", "args"};
+        "two_d_tokens_per_source", "target_pool", "kd", "collection", "agents", "benchmark", "baselines", "out", "config", "args"};
     if (!j.is_object()) fail(source, ": expected a JSON object");
     for (auto it = j.begin(); it != j.end(); ++it)
       if (!known.count(it.key())) fail(source, ": unknown key '", it.key(), "'");
@@ -95,6 +98,7 @@ struct ExperimentConfig {
     e.kd_seed = c.get<std::uint64_t>("kd.seed", e.kd_seed);
     e.collection_pools = c.get<std::vector<std::size_t>>("collection.pools", e.collection_pools);
     e.scarcity_pools = c.get<std::vector<std::size_t>>("collection.scarcity_pools", e.scarcity_pools);
+    e.target_pool = c.get<std::size_t>("target_pool", e.target_pool);
     e.instances = c.get<std::size_t>("collection.instances", e.instances);
     e.groups = c.get<std::size_t>("collection.groups", e.groups);
     e.branches = c.get<std::size_t>("collection.branches", e.branches);
@@ -132,7 +136,7 @@ struct ExperimentConfig {
 
   // What changes the results (the fingerprint a finished stage is checked against).
   [[nodiscard]] Json to_json() const {
-    return Json{{"preset", preset}, {"data", data}, {"shards", shards.string()}, {"manifest", manifest.string()},
+    Json j{{"preset", preset}, {"data", data}, {"shards", shards.string()}, {"manifest", manifest.string()},
                 {"seeds", seeds}, {"target_weights", target_weights}, {"settings", settings}, {"proxy", proxy},
                 {"large", large}, {"base", base}, {"large_base", large_base}, {"alt_sources", alt_sources},
                 {"cpt", cpt}, {"two_d_tokens_per_source", two_d_tokens_per_source},
@@ -145,6 +149,8 @@ struct ExperimentConfig {
                 {"benchmark", {{"windows", bench_windows}, {"probe_items", bench_probe_items}}},
                 {"baselines", {{"grid", grid}, {"tune_instances", tune_instances}, {"regmix_runs", regmix_runs},
                                {"regmix_transfer_runs", regmix_transfer_runs}}}};
+    if (target_pool != 0) j["target_pool"] = target_pool;  // absent by default: earlier fingerprints hold
+    return j;
   }
 };
 
