@@ -10,6 +10,7 @@
 //
 // docs/HEADROOM.md has the measured table.
 #include <dma/core/config.hpp>
+#include <dma/mixers/fixed.hpp>
 #include <dma/report/plots.hpp>
 #include <dma/trainer/experiment.hpp>
 #include <dma/trainer/headroom.hpp>
@@ -28,17 +29,16 @@ using namespace dma;
 namespace {
 
 // The mixture of one stage: `share` to the target field, the rest to the source field, each split
-// evenly over its domains ("uniform") or by training tokens ("natural").
-Mixture stage_mixture(const env::CptData& d, double share, const std::string& split) {
-  std::vector<double> w_src(d.size(), 0), w_tgt(d.size(), 0);
+// evenly over its domains ("uniform", mixers::fixed_mixture) or by training tokens ("natural").
+Mixture stage_mixture(const env::CptData& d, const EpisodeSpec& spec, double share, const std::string& split) {
+  if (split != "natural") return mixers::fixed_mixture(spec, share);
   double ns = 0, nt = 0;
-  for (std::size_t i = 0; i < d.size(); ++i) {
-    const double v = split == "natural" ? double(d.train[i].size()) : 1.0;
-    (d.field(i) == Field::Source ? (w_src[i] = v, ns += v) : (w_tgt[i] = v, nt += v));
-  }
-  if (ns == 0 || nt == 0) fail("headroom: the space needs a source and a target domain");
+  for (std::size_t i = 0; i < d.size(); ++i) (d.field(i) == Field::Source ? ns : nt) += double(d.train[i].size());
+  if (ns == 0 || nt == 0) fail("headroom: the natural split needs source and target training tokens");
   Mixture m(d.size());
-  for (std::size_t i = 0; i < d.size(); ++i) m[i] = (1 - share) * w_src[i] / ns + share * w_tgt[i] / nt;
+  for (std::size_t i = 0; i < d.size(); ++i)
+    m[i] = d.field(i) == Field::Source ? (1 - share) * double(d.train[i].size()) / ns
+                                        : share * double(d.train[i].size()) / nt;
   return m;
 }
 
@@ -95,12 +95,10 @@ void write_plots(const Json& r, const fs::path& dir) {
 int main(int argc, char** argv) try {
   const auto t0 = std::chrono::steady_clock::now();
   const Config args = Config::from_args(argc, argv);
-  Json j = Json::object();
-  std::string source = "command line";
   const std::string preset = args.get<std::string>("preset", "cpt12");
   const fs::path file = fs::path(args.get<std::string>("presets", "examples/presets")) / ("experiment-" + preset + ".json");
   if (!fs::exists(file)) fail("headroom: --preset ", preset, ": no file ", file.string());
-  j = load_json(file);
+  Json j = load_json(file);
   j.merge_patch(args.json());
   const std::string setting = j.value("setting", std::string("in_dist_2d"));
   const fs::path out = j.value("out", "out/headroom/" + preset + "/" + setting);
@@ -122,6 +120,7 @@ int main(int argc, char** argv) try {
   const std::vector<std::size_t> pools = exp.setting_pools(s);
   const auto world = exp.make_world(s.space, s.base, s.target, tw, pools, cfg.threads);
   const auto& wc = world->config();
+  const EpisodeSpec spec = world->spec();
   if (hj.contains("splits") == false && s.space != "2d") hc.splits = {"uniform", "natural"};
   std::vector<std::unique_ptr<trainer::BenchmarkSuite<>>> bench;
   for (std::size_t w = 0; w < hc.workers; ++w)
@@ -139,7 +138,7 @@ int main(int argc, char** argv) try {
     const std::uint64_t inst = s.scarce ? trainer::Experiment::scarce_instance(*world, pools, std::size_t(seed)) : 0;
     env::Cpt<> env(world, inst);
     env.reset(1000 + seed);
-    for (double sh : c.shares) env.train(stage_mixture(world->data(), sh, c.split));
+    for (double sh : c.shares) env.train(stage_mixture(world->data(), spec, sh, c.split));
     return bench[worker]->evaluate(env.state().params.data()).objective(base, info, tw);
   };
   Json r = trainer::measure_headroom(hc, wc.stages, wc.decay_start_stage(), evaluate, out / "ledger.jsonl");

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -304,10 +305,12 @@ Json measure_headroom(const HeadroomConfig& cfg, std::size_t stages, std::size_t
       grid.push_back({nm, "static", sp, std::vector<double>(stages, g)});
     }
   run_all(grid, search, "static grid");
+  // The candidate with the best mean over the search seeds (the first of equals).
   auto best_of = [&](const std::vector<HeadroomCandidate>& v) {
     std::size_t b = 0;
+    double bm = -std::numeric_limits<double>::infinity();
     for (std::size_t i = 0; i < v.size(); ++i)
-      if (MeanSe::of(values(v[i], search)).mean > MeanSe::of(values(v[b], search)).mean) b = i;
+      if (const double m = MeanSe::of(values(v[i], search)).mean; m > bm) b = i, bm = m;
     return b;
   };
   // Refinement: the shares halfway to the best grid share's neighbours, so that a dynamic schedule
@@ -391,10 +394,7 @@ Json measure_headroom(const HeadroomConfig& cfg, std::size_t stages, std::size_t
     return out;
   }
   run_all(fin, search, "finalists");
-  std::size_t bd = 0;
-  for (std::size_t i = 0; i < fin.size(); ++i)
-    if (MeanSe::of(values(fin[i], search)).mean > MeanSe::of(values(fin[bd], search)).mean) bd = i;
-  const HeadroomCandidate best_dynamic = fin[bd];
+  const HeadroomCandidate best_dynamic = fin[best_of(fin)];
   Json jdyn = Json::array();
   for (const auto& [m, i] : ranked) {
     Json c = dyn[i].to_json();
