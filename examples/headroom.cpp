@@ -3,7 +3,8 @@
 // per-stage schedule of the target share beat the best static share on fresh seeds? Each run is a
 // whole CPT (env::Cpt::train per stage, no per-stage evaluation: the schedules are open-loop) scored
 // by the setting's benchmark suite, as the main job scores its runs. Writes OUT/headroom.json,
-// OUT/ledger.jsonl (every run; a rerun resumes) and OUT/plots (gnuplot when found).
+// OUT/ledger.jsonl (every run; a rerun resumes) and OUT/plots (gnuplot when found). The one-stage
+// pulses of the sensitivity step measure what a single stage's decision moves against seed noise.
 //
 //   headroom [--preset cpt12] --setting in_dist_2d|in_dist_kd|scarcity [--out DIR]
 //            [--headroom.KEY VALUE ...] [--KEY VALUE ...]   (experiment keys, e.g. --cpt.stages 1)
@@ -126,7 +127,8 @@ int main(int argc, char** argv) try {
   for (std::size_t w = 0; w < hc.workers; ++w)
     bench.push_back(std::make_unique<trainer::BenchmarkSuite<>>(exp.data().per_source(), exp.base_sources(s.base), s.target,
                                                                  wc.base.model, wc.eval, cfg.bench_windows,
-                                                                 cfg.bench_probe_items, cfg.threads));
+                                                                 cfg.bench_probe_items, cfg.threads,
+                                                                 cfg.bench_choice_items, cfg.bench_kinds));
   const trainer::RunScores base = bench[0]->evaluate(world->base().state.params.data());
   const auto info = bench[0]->benchmarks();
   for (std::size_t w = 1; w < bench.size(); ++w) (void)bench[w]->evaluate(world->base().state.params.data());
@@ -147,6 +149,10 @@ int main(int argc, char** argv) try {
   r["target_weight"] = tw;
   r["env"] = wc.to_json();
   r["params"] = world->base().state.num_params();
+  r["benchmarks"] = Json::array();  // the suite, with the base model's scores (the objective's zero)
+  for (std::size_t i = 0; i < info.size(); ++i)
+    r["benchmarks"].push_back(Json{{"name", info[i].name}, {"field", info[i].field == Field::Source ? "source" : "target"},
+                                   {"base_score", base.scores[i]}});
   r["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   save_json(out / "headroom.json", r);
   write_plots(r, out / "plots");
@@ -158,6 +164,14 @@ int main(int argc, char** argv) try {
     std::printf("headroom: fresh seeds: dynamic - static = %+.5f +- %.5f (%.2f paired se), span %.5f, %.1f%% of it\n",
                 h["mean"].get<double>(), h["se"].get<double>(), h["paired_se_units"].get<double>(),
                 h["span_target_only_to_best_static"].get<double>(), 100 * h["share_of_span"].get<double>());
+  if (r.contains("sensitivity")) {
+    const auto& sv = r["sensitivity"];
+    std::printf("headroom: one-stage pulses (seed sd of the best static %.5f):", sv["seed_sd_of_best_static"].get<double>());
+    for (const auto& x : sv["pulses"])
+      std::printf(" [stage %zu -> %.0f: %+.5f, %.1f se]", x["stage"].get<std::size_t>(), x["share"].get<double>(),
+                  x["effect"]["mean"].get<double>(), x["paired_se_units"].get<double>());
+    std::printf("\n");
+  }
   std::printf("headroom: %s; %zu runs (%zu new, %.0f s of run time); wall %.0f s; wrote %s\n",
               r["verdict"].get<std::string>().c_str(), r["runs"]["total"].get<std::size_t>(),
               r["runs"]["new"].get<std::size_t>(), r["runs"]["seconds_new"].get<double>(),

@@ -240,6 +240,67 @@ TEST_CASE("cpt: final_eval adds exact match and uses more windows than the per-s
   CHECK(f.tokens == e.tokens_seen());
 }
 
+TEST_CASE("cpt: multiple-choice probe items rank the true continuation among four, scored as accuracy", "[env][cpu]") {
+  const auto& w = *shared_world();
+  const auto& ec = w.config().eval;
+  const std::size_t T = w.config().base.model.context;
+  const auto plain = dma::env::CptEvalSet::build(w.data(), ec, T, 4, 6, 0);
+  const auto set = dma::env::CptEvalSet::build(w.data(), ec, T, 4, 6, 0, 12);
+  REQUIRE(set.probes().size() == 2);
+  for (std::size_t k = 0; k < 2; ++k) {
+    const auto& p = set.probes()[k];
+    CHECK(plain.probes()[k].choice.empty());
+    CHECK(p.gold.size() == plain.probes()[k].gold.size());  // the gold items do not move
+    REQUIRE(p.choice.size() == 12);
+    std::vector<int> at(4, 0);
+    for (const auto& it : p.choice) {
+      REQUIRE(it.choices.size() == 4);
+      for (std::size_t a = 0; a < 4; ++a)
+        for (std::size_t b = a + 1; b < 4; ++b) CHECK(it.choices[a] != it.choices[b]);
+      ++at[it.gold];
+    }
+    for (int n : at) CHECK(n == 3);  // the gold position cycles
+  }
+  // The math items' gold is the answer that follows the question in its own document.
+  for (const auto& it : set.probes()[1].choice) {
+    CHECK(it.context.find("Question:") != std::string::npos);
+    const auto& doc_answer = it.choices[it.gold];
+    const auto n = doc_answer.find(" + ");
+    REQUIRE(n != std::string::npos);
+    CHECK(it.context.find("has " + doc_answer.substr(1, n - 1) + " apples") != std::string::npos);
+  }
+  // Scores: gold log-prob per probe, then choice accuracy per probe equal to a direct scoring.
+  dma::model::Llama<> net(w.config().base.model, 8, 1);
+  const float* params = w.base().state.params.data();
+  const auto r = set.evaluate(net, params);
+  REQUIRE(r.score_name.size() == 4);
+  CHECK(r.score_name[2] == "probe_source.choice");
+  CHECK(r.score_name[3] == "probe_math.choice");
+  CHECK(r.score_field[3] == Field::Target);
+  dma::model::Scorer<dma::backend::Cpu> scorer(net, params);
+  for (std::size_t k = 0; k < 2; ++k) {
+    const auto c = dma::eval::score_choices(scorer, std::span<const dma::data::ChoiceItem>(set.probes()[k].choice));
+    CHECK(r.score[2 + k] == c.accuracy_norm);
+    CHECK((r.score[2 + k] >= 0.0 && r.score[2 + k] <= 1.0));
+  }
+  CHECK(r.flops > plain.evaluate(net, params).flops);
+  CHECK(r.score[0] == plain.evaluate(net, params).score[0]);
+}
+
+TEST_CASE("cpt: eval.choice_items adds multiple-choice accuracy to every stage's feedback", "[env][cpu]") {
+  auto cfg = cpt_test::config();
+  cfg.eval.choice_items = 8;
+  Env e(cpt_test::world(cfg));
+  const Feedback f = e.reset(1);
+  REQUIRE(f.score_name.size() == 4);
+  CHECK(f.score_name[2] == "probe_source.choice");
+  CHECK(f.score_name[3] == "probe_math.choice");
+  for (std::size_t i = 2; i < 4; ++i) CHECK((f.score[i] >= 0.0 && f.score[i] <= 1.0));
+  // Accuracy over 8 items moves in steps of 1/8.
+  CHECK(f.score[2] * 8 == Approx(std::round(f.score[2] * 8)));
+  CHECK(e.step({0.2, 0.2, 0.6}).score_name == f.score_name);
+}
+
 TEST_CASE("cpt: config keys are read from JSON and bad values name the key", "[env][cpu]") {
   const auto j = dma::Json::parse(R"({"stages": 6, "tokens_per_stage": 32768, "peak_lr": 3e-4,
       "pool_tokens": {"math": 20000}, "target_pool_choices": [20000, 0],
@@ -270,6 +331,12 @@ TEST_CASE("cpt: config keys are read from JSON and bad values name the key", "[e
                     Catch::Contains("x.json") && Catch::Contains("lr_schedule"));
   CHECK_THROWS_WITH(dma::env::CptConfig::from_json(dma::Json::parse(R"({"decay_frac": 0})"), "x.json"),
                     Catch::Contains("decay_frac"));
+  CHECK(!c.to_json().at("eval").contains("choice_items"));
+  const auto mc = dma::env::CptConfig::from_json(dma::Json::parse(R"({"eval": {"choice_items": 16}})"), "m.json");
+  CHECK(mc.eval.choice_items == 16);
+  CHECK(mc.to_json().at("eval").at("choice_items") == 16);
+  CHECK_THROWS_WITH(dma::env::CptConfig::from_json(dma::Json::parse(R"({"eval": {"final_choice_items": 2}})"), "x.json"),
+                    Catch::Contains("x.json") && Catch::Contains("final_choice_items"));
   auto bad = cpt_test::config();
   bad.pool_tokens["nope"] = 10;
   CHECK_THROWS_WITH(cpt_test::world(bad), Catch::Contains("nope"));

@@ -57,6 +57,17 @@ TEST_CASE("experiment config: unknown keys and bad values are errors naming the 
                     Catch::Contains("target_weights"));
   CHECK_THROWS_WITH(ExperimentConfig::from_json(dma::Json{{"kd", {{"k", 4}, {"k_unseen", 4}}}}, "p.json"),
                     Catch::Contains("kd.k"));
+  CHECK_THROWS_WITH(ExperimentConfig::from_json(dma::Json{{"benchmark", {{"kinds", {"bpb", "acc"}}}}}, "p.json"),
+                    Catch::Contains("p.json") && Catch::Contains("benchmark.kinds") && Catch::Contains("'acc'"));
+  CHECK_THROWS_WITH(ExperimentConfig::from_json(dma::Json{{"benchmark", {{"kinds", {"choice"}}}}}, "p.json"),
+                    Catch::Contains("choice_items"));
+  CHECK_THROWS_WITH(ExperimentConfig::from_json(dma::Json{{"benchmark", {{"choice_items", 3}}}}, "p.json"),
+                    Catch::Contains("benchmark.choice_items"));
+  // The default suite leaves the fingerprint as it was; a choice suite is part of it.
+  CHECK_FALSE(ExperimentConfig::from_json(dma::Json::object(), "p.json").to_json()["benchmark"].contains("kinds"));
+  const auto mc = ExperimentConfig::from_json(
+      dma::Json{{"benchmark", {{"choice_items", 32}, {"kinds", {"choice"}}}}}, "p.json");
+  CHECK(mc.to_json()["benchmark"]["kinds"] == dma::Json{"choice"});
   const auto c = ExperimentConfig::from_json(dma::Json{{"seeds", 3}, {"baselines", {{"grid", 10}}}}, "p.json");
   CHECK(c.seeds == 3);
   CHECK(c.grid == 10);

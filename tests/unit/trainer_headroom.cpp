@@ -53,6 +53,18 @@ TEST_CASE("headroom: where only the mean share matters, the diagnostic reports n
   CHECK(std::abs(r.at("best_static").at("shares")[0].get<double>() - 0.55) <= 0.0625 + 1e-12);
   // Target-only is one end of the span: 0.45^2 - 0.0125^2 below the best static share, up to noise.
   CHECK(h.at("span_target_only_to_best_static").get<double>() == Approx(0.2025).margin(0.01));
+  // Pulses at stages 1, 7, 9 (the last before the decay at 9, 0-based) and 12, each to 0 and to 1:
+  // only the mean share matters, so a pulse's effect does not depend on its stage.
+  const auto& pulses = r.at("sensitivity").at("pulses");
+  REQUIRE(pulses.size() == 8);
+  CHECK(pulses[0].at("stage").get<std::size_t>() == 1);
+  CHECK(pulses[4].at("stage").get<std::size_t>() == 9);
+  const double p = r.at("best_static").at("shares")[0].get<double>();
+  for (const auto& x : pulses) {
+    const double m = p + (x.at("share").get<double>() - p) / 12;
+    const double expect = -(m - 0.55) * (m - 0.55) + (p - 0.55) * (p - 0.55);
+    CHECK(x.at("effect").at("mean").get<double>() == Approx(expect).margin(0.006));
+  }
 }
 
 TEST_CASE("headroom: a planted gain of late target data is found on fresh seeds", "[trainer][headroom]") {
@@ -72,6 +84,15 @@ TEST_CASE("headroom: a planted gain of late target data is found on fresh seeds"
   const auto s = r.at("best_dynamic").at("shares").get<std::vector<double>>();
   CHECK(mean_of(s, 6, 12) > mean_of(s, 0, 6) + 0.2);
   CHECK(r.at("fresh").at("dynamic_minus_matched_mean").at("mean").get<double>() > 0.02);
+  // One late stage of target helps, one early stage of it hurts, each by many paired se.
+  double late_up = 0, early_up = 0;
+  for (const auto& x : r.at("sensitivity").at("pulses")) {
+    if (x.at("share").get<double>() != 1.0) continue;
+    if (x.at("stage").get<std::size_t>() == 12) late_up = x.at("paired_se_units").get<double>();
+    if (x.at("stage").get<std::size_t>() == 1) early_up = x.at("paired_se_units").get<double>();
+  }
+  CHECK(late_up > 5);
+  CHECK(early_up < -5);
   // Fresh seeds never overlap the search seeds.
   for (const auto& seed : r.at("fresh").at("seeds")) CHECK(seed.get<std::uint64_t>() >= 5);
 }
@@ -87,6 +108,8 @@ TEST_CASE("headroom: one stage has no dynamic schedule; the ledger resumes; bad 
   const auto r1 = measure_headroom(one, 1, 1, eval, {}, false);
   CHECK(r1.at("best_dynamic").is_null());
   CHECK(r1.at("verdict").get<std::string>().find("one stage") != std::string::npos);
+  CHECK(dma::trainer::headroom_pulses(0.3, 1, 1, "uniform").empty());
+  CHECK(dma::trainer::headroom_pulses(0.0, 4, 4, "uniform").size() == 3);  // stages 1, 3, 4 to 1 only
 
   const auto dir = std::filesystem::temp_directory_path() / "dma_headroom_test";
   std::filesystem::remove_all(dir);

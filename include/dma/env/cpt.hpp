@@ -71,9 +71,10 @@ class CptWorld {
     for (const auto& [name, tokens] : cfg.pool_tokens) (void)w->m_data.index(name, "pool_tokens domain");
     const std::size_t T = cfg.base.model.context;
     w->m_base = load_or_pretrain_base<B>(cfg.base, base_data, progress);
-    w->m_fast = CptEvalSet::build(w->m_data, cfg.eval, T, cfg.eval.windows, cfg.eval.probe_items, 0);
+    w->m_fast = CptEvalSet::build(w->m_data, cfg.eval, T, cfg.eval.windows, cfg.eval.probe_items, 0,
+                                  cfg.eval.choice_items);
     w->m_final = CptEvalSet::build(w->m_data, cfg.eval, T, cfg.eval.final_windows, cfg.eval.final_probe_items,
-                                   cfg.eval.final_exact_items);
+                                   cfg.eval.final_exact_items, cfg.eval.final_choice_items);
     std::uint64_t h = detail::hash_string(cfg.identity().dump());
     h = detail::hash_string(detail::hex64(w->m_data.fingerprint()), h);
     w->m_fingerprint = detail::hash_string(w->m_base.key, h);

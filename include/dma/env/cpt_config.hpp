@@ -134,12 +134,19 @@ struct CptEvalConfig {
   std::size_t final_probe_items = 256; // final_eval(): gold items per probe
   std::size_t final_exact_items = 16;  // final_eval(): greedy exact-match items per target probe
   std::size_t exact_max_bytes = 160;
+  // Multiple-choice items per probe (CptEvalSet: the gold continuation among four, accuracy),
+  // per stage and in final_eval(); 0 = none, else >= 4.
+  std::size_t choice_items = 0, final_choice_items = 0;
 
   [[nodiscard]] Json to_json() const {
-    return Json{{"windows", windows}, {"probe_items", probe_items}, {"probe_context_bytes", probe_context_bytes},
-                {"probe_answer_bytes", probe_answer_bytes}, {"answer_marker", answer_marker}, {"batch", batch},
-                {"final_windows", final_windows}, {"final_probe_items", final_probe_items},
-                {"final_exact_items", final_exact_items}, {"exact_max_bytes", exact_max_bytes}};
+    Json j{{"windows", windows}, {"probe_items", probe_items}, {"probe_context_bytes", probe_context_bytes},
+           {"probe_answer_bytes", probe_answer_bytes}, {"answer_marker", answer_marker}, {"batch", batch},
+           {"final_windows", final_windows}, {"final_probe_items", final_probe_items},
+           {"final_exact_items", final_exact_items}, {"exact_max_bytes", exact_max_bytes}};
+    // Written only when set, so that the fingerprints of earlier configs hold.
+    if (choice_items != 0) j["choice_items"] = choice_items;
+    if (final_choice_items != 0) j["final_choice_items"] = final_choice_items;
+    return j;
   }
   static CptEvalConfig from_config(const Config& c) {
     CptEvalConfig e;
@@ -153,6 +160,10 @@ struct CptEvalConfig {
     e.final_probe_items = c.get<std::size_t>("final_probe_items", e.final_probe_items);
     e.final_exact_items = c.get<std::size_t>("final_exact_items", e.final_exact_items);
     e.exact_max_bytes = c.get<std::size_t>("exact_max_bytes", e.exact_max_bytes);
+    e.choice_items = c.get<std::size_t>("choice_items", e.choice_items);
+    e.final_choice_items = c.get<std::size_t>("final_choice_items", e.final_choice_items);
+    for (auto [k, v] : {std::pair{"choice_items", e.choice_items}, std::pair{"final_choice_items", e.final_choice_items}})
+      if (v != 0 && v < 4) fail(c.source(), ": key '", k, "': expected 0 or >= 4 (four choices per item), got ", v);
     if (e.windows == 0) fail(c.source(), ": key 'windows': expected >= 1");
     if (e.batch == 0) fail(c.source(), ": key 'batch': expected >= 1");
     if (e.probe_answer_bytes == 0) fail(c.source(), ": key 'probe_answer_bytes': expected >= 1");

@@ -487,7 +487,7 @@ class Experiment {
     const auto mc = w0.config().base.model;
     env::CptEvalConfig ec = w0.config().eval;
     BenchmarkSuite<> bench(m_data->per_source(), base_sources(s.base), s.target, mc, ec, m_cfg.bench_windows,
-                           m_cfg.bench_probe_items, threads);
+                           m_cfg.bench_probe_items, threads, m_cfg.bench_choice_items, m_cfg.bench_kinds);
     const RunScores base_scores = bench.evaluate(w0.base().state.params.data());
     const auto run_dir = m_out / "runs" / s.name;
     std::filesystem::create_directories(run_dir);

@@ -6,6 +6,7 @@
 // Tested in tests/unit/trainer_experiment.cpp.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -16,11 +17,21 @@
 
 namespace dma::trainer {
 
-// The settings of issue 9, in report order.
+// The settings of the main job, in report order.
 inline const std::vector<std::string>& experiment_setting_names() {
   static const std::vector<std::string> n{"in_dist_2d", "in_dist_kd", "scarcity", "unseen_model",
                                           "unseen_source", "unseen_space", "code_target"};
   return n;
+}
+
+// The kinds of score a benchmark suite can hold (trainer::BenchmarkSuite); `where` names the key.
+inline void check_benchmark_kinds(const std::vector<std::string>& kinds, std::size_t choice_items, const std::string& where) {
+  if (kinds.empty()) fail(where, ": expected at least one benchmark kind of \"bpb\", \"gold\", \"choice\"");
+  for (const auto& k : kinds)
+    if (k != "bpb" && k != "gold" && k != "choice")
+      fail(where, ": benchmark kind '", k, "': expected \"bpb\", \"gold\" or \"choice\"");
+  if (std::find(kinds.begin(), kinds.end(), "choice") != kinds.end() && choice_items == 0)
+    fail(where, ": benchmark kind 'choice' needs benchmark.choice_items >= 4");
 }
 
 struct ExperimentConfig {
@@ -57,6 +68,10 @@ struct ExperimentConfig {
   int sft_epochs = 60, cql_epochs = 10;
   double agent_holdout = 0.0;       // share of collection instances held out of agent training (Q sanity)
   std::size_t bench_windows = 32, bench_probe_items = 16;
+  // Multiple-choice items per probe of the benchmark suite, and which kinds of score make it up
+  // ("bpb", "gold", "choice"; BenchmarkSuite). Defaults: no choice items, bpb + gold.
+  std::size_t bench_choice_items = 0;
+  std::vector<std::string> bench_kinds{"bpb", "gold"};
   std::size_t grid = 5;             // static shares 0, 1/grid, ..., 1 (tuning and hindsight)
   std::size_t tune_instances = 2;   // collection instances the static share is tuned on
   std::size_t regmix_runs = 8, regmix_transfer_runs = 12;
@@ -109,6 +124,8 @@ struct ExperimentConfig {
     e.agent_holdout = c.get<double>("agents.holdout_fraction", e.agent_holdout);
     e.bench_windows = c.get<std::size_t>("benchmark.windows", e.bench_windows);
     e.bench_probe_items = c.get<std::size_t>("benchmark.probe_items", e.bench_probe_items);
+    e.bench_choice_items = c.get<std::size_t>("benchmark.choice_items", e.bench_choice_items);
+    e.bench_kinds = c.get<std::vector<std::string>>("benchmark.kinds", e.bench_kinds);
     e.grid = c.get<std::size_t>("baselines.grid", e.grid);
     e.tune_instances = c.get<std::size_t>("baselines.tune_instances", e.tune_instances);
     e.regmix_runs = c.get<std::size_t>("baselines.regmix_runs", e.regmix_runs);
@@ -130,6 +147,9 @@ struct ExperimentConfig {
     if (instances < 2) fail(source, ": key 'collection.instances': expected >= 2 (2-D and K-D instances)");
     if (grid == 0) fail(source, ": key 'baselines.grid': expected >= 1");
     if (regmix_runs < 3 || regmix_transfer_runs < 3) fail(source, ": RegMix needs >= 3 proxy runs");
+    check_benchmark_kinds(bench_kinds, bench_choice_items, source + ": key 'benchmark.kinds'");
+    if (bench_choice_items > 0 && bench_choice_items < 4)
+      fail(source, ": key 'benchmark.choice_items': expected 0 or >= 4 (four choices per item)");
     if (kd_k < 2 || kd_k_unseen < 2 || kd_k == kd_k_unseen)
       fail(source, ": keys 'kd.k', 'kd.k_unseen': expected two different sizes >= 2");
   }
@@ -150,6 +170,10 @@ struct ExperimentConfig {
                 {"baselines", {{"grid", grid}, {"tune_instances", tune_instances}, {"regmix_runs", regmix_runs},
                                {"regmix_transfer_runs", regmix_transfer_runs}}}};
     if (target_pool != 0) j["target_pool"] = target_pool;  // absent by default: earlier fingerprints hold
+    if (bench_choice_items != 0 || bench_kinds != std::vector<std::string>{"bpb", "gold"}) {  // likewise
+      j["benchmark"]["choice_items"] = bench_choice_items;
+      j["benchmark"]["kinds"] = bench_kinds;
+    }
     return j;
   }
 };

@@ -3,7 +3,8 @@
 // pre-trained on and of the target domain, plus gold-answer probes (source text, target), read on
 // a run's final parameters. Scores are put on one scale in [0, 1], higher better: held-out
 // bits/byte b -> 1 - b/8 (0 = uniform guessing over bytes), gold log-prob per byte l (nats) ->
-// exp(l), the geometric-mean probability of a gold byte. RunScores turns the scores into the
+// exp(l), the geometric-mean probability of a gold byte, multiple-choice accuracy as it is
+// (optional, benchmark.kinds). RunScores turns the scores into the
 // numbers of results.json: Avg and Var over the suite [paper Table 1], each field weighted equally
 // (see weights()), source/target means, and
 // the balanced objective at the user's target weight w:
@@ -23,6 +24,7 @@
 #include "dma/env/cpt_data.hpp"
 #include "dma/env/cpt_eval.hpp"
 #include "dma/model/llama.hpp"
+#include "dma/trainer/experiment_config.hpp"
 
 namespace dma::trainer {
 
@@ -99,42 +101,62 @@ struct RunScores {
   }
 };
 
-// A setting's benchmark suite on its own network (one per thread).
+// A setting's benchmark suite on its own network (one per thread). Kinds: "bpb" (held-out
+// bits/byte per domain), "gold" (gold-answer log-prob per probe), "choice" (multiple-choice
+// accuracy per probe by log-prob ranking; needs choice_items > 0).
 template <class B = backend::Cpu>
 class BenchmarkSuite {
  public:
   BenchmarkSuite(const env::CptData& per_source, const std::vector<std::string>& sources, const std::string& target,
                  const model::ModelConfig& model, const env::CptEvalConfig& eval, std::size_t windows,
-                 std::size_t probe_items, std::size_t threads) {
+                 std::size_t probe_items, std::size_t threads, std::size_t choice_items = 0,
+                 std::vector<std::string> kinds = {"bpb", "gold"})
+      : m_kinds(std::move(kinds)) {
+    check_benchmark_kinds(m_kinds, choice_items, "benchmark suite");
     std::vector<std::string> names = sources;
     names.push_back(target);
     m_data = per_source.select(names);
-    m_set = env::CptEvalSet::build(m_data, eval, model.context, windows, probe_items, 0);
+    m_set = env::CptEvalSet::build(m_data, eval, model.context, windows, probe_items, 0,
+                                   has("choice") ? choice_items : 0);
     m_net = std::make_unique<model::Llama<B>>(model, eval.batch, threads);
-    for (std::size_t i = 0; i < m_data.size(); ++i) m_info.push_back({m_data.name(i) + "_bpb", m_data.field(i)});
+    if (has("bpb"))
+      for (std::size_t i = 0; i < m_data.size(); ++i) m_info.push_back({m_data.name(i) + "_bpb", m_data.field(i)});
+    m_fixed = m_info.size();
   }
   // Raw evaluation; the first call also fixes the probe benchmark names.
   RunScores evaluate(const float* params) {
     const env::CptEvalResult r = m_set.evaluate(*m_net, params);
     RunScores s;
-    for (double b : r.bpb) s.scores.push_back(scale_bpb(b));
-    for (std::size_t k = 0; k < r.score.size(); ++k) s.scores.push_back(scale_logprob(r.score[k]));
-    if (m_info.size() == r.bpb.size())
-      for (std::size_t k = 0; k < r.score.size(); ++k) {
-        std::string n = r.score_name[k];
-        if (n.rfind("probe_", 0) == 0) n = n.substr(6);
-        if (auto dot = n.find('.'); dot != std::string::npos) n = n.substr(0, dot);
-        m_info.push_back({n + "_gold", r.score_field[k]});
+    if (has("bpb"))
+      for (double b : r.bpb) s.scores.push_back(scale_bpb(b));
+    const bool first = m_info.size() == m_fixed;
+    for (std::size_t k = 0; k < r.score.size(); ++k) {
+      std::string n = r.score_name[k];
+      if (n.rfind("probe_", 0) == 0) n = n.substr(6);
+      const auto dot = n.find('.');
+      const std::string kind = dot == std::string::npos ? "" : n.substr(dot + 1);
+      n = n.substr(0, dot);
+      if (kind == "gold_logprob" && has("gold")) {
+        s.scores.push_back(scale_logprob(r.score[k]));
+        if (first) m_info.push_back({n + "_gold", r.score_field[k]});
+      } else if (kind == "choice" && has("choice")) {
+        s.scores.push_back(r.score[k]);  // accuracy, already on [0, 1]
+        if (first) m_info.push_back({n + "_choice", r.score_field[k]});
       }
+    }
     return s;
   }
   [[nodiscard]] const std::vector<BenchmarkInfo>& benchmarks() const noexcept { return m_info; }
 
  private:
+  [[nodiscard]] bool has(const char* k) const { return std::find(m_kinds.begin(), m_kinds.end(), k) != m_kinds.end(); }
+
+  std::vector<std::string> m_kinds;
   env::CptData m_data;
   env::CptEvalSet m_set;
   std::unique_ptr<model::Llama<B>> m_net;
   std::vector<BenchmarkInfo> m_info;
+  std::size_t m_fixed = 0;
 };
 
 }  // namespace dma::trainer

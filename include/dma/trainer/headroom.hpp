@@ -7,7 +7,10 @@
 // per-stage shares; the best few dynamic candidates are re-run on every search seed and the best
 // by that mean is selected; (c) the selected dynamic and static candidates re-run on `fresh_seeds`
 // new seeds: paired difference, its standard error, and its share of the target-only -> best-static
-// span. Every run is appended to a JSON-lines ledger so that an interrupted diagnostic resumes.
+// span; (d) sensitivity: one-stage pulses (the best static share except one stage at 0 or 1) paired
+// against the best static share on the search seeds, so that a stage's effect on the objective is
+// read against the seed noise. Every run is appended to a JSON-lines ledger so that an interrupted
+// diagnostic resumes.
 // Tested in tests/unit/trainer_headroom.cpp (it finds a planted dynamic gain and reports none where
 // the objective depends only on the mean share); examples/headroom.cpp runs it on env::Cpt.
 #pragma once
@@ -66,13 +69,15 @@ struct HeadroomConfig {
   std::size_t fresh_seeds = 8;      // seeds fresh_base.. : never seen by the search
   std::uint64_t fresh_base = 1'000'000;
   std::uint64_t seed = 1;           // the cross-entropy search's draws
+  bool pulses = true;               // (d): one-stage pulses at the first, middle, last stable and last stage
   std::size_t workers = 2;
 
   [[nodiscard]] Json to_json() const {
     return Json{{"grid", grid}, {"splits", splits}, {"search_seeds", search_seeds}, {"family_seeds", family_seeds},
                 {"cem_iterations", cem_iterations}, {"cem_population", cem_population}, {"cem_elite", cem_elite},
                 {"cem_knots", cem_knots}, {"cem_seeds", cem_seeds}, {"cem_init_sd", cem_init_sd},
-                {"finalists", finalists}, {"fresh_seeds", fresh_seeds}, {"fresh_base", fresh_base}, {"seed", seed}};
+                {"finalists", finalists}, {"fresh_seeds", fresh_seeds}, {"fresh_base", fresh_base}, {"seed", seed},
+                {"pulses", pulses}};
   }
   static HeadroomConfig from_config(const Config& c) {
     HeadroomConfig h;
@@ -90,6 +95,7 @@ struct HeadroomConfig {
     h.fresh_seeds = c.get<std::size_t>("fresh_seeds", h.fresh_seeds);
     h.fresh_base = c.get<std::uint64_t>("fresh_base", h.fresh_base);
     h.seed = c.get<std::uint64_t>("seed", h.seed);
+    h.pulses = c.get<bool>("pulses", h.pulses);
     h.workers = c.get<std::size_t>("workers", h.workers);
     h.validate(c.source());
     return h;
@@ -201,6 +207,30 @@ inline std::vector<HeadroomCandidate> headroom_families(double p, std::size_t st
     for (std::size_t t = 0; t < std::max<std::size_t>(1, stages / 4); ++t) s[t] = std::min(1.0, p + 0.3);
     add("target first", "target_first", s);
   }
+  return out;
+}
+
+// One-stage pulses around the best static share p: p everywhere except stage t at 0 or at 1, for
+// t the first stage, the middle one, the last before the LR decay and the last (distinct ones).
+// Their paired effect against p is what one decision of a mixer can move; none for one stage.
+inline std::vector<HeadroomCandidate> headroom_pulses(double p, std::size_t stages, std::size_t decay_start,
+                                                      const std::string& split) {
+  std::vector<HeadroomCandidate> out;
+  if (stages < 2) return out;
+  std::vector<std::size_t> at{0, stages / 2};
+  if (decay_start > 0 && decay_start < stages) at.push_back(decay_start - 1);
+  at.push_back(stages - 1);
+  std::sort(at.begin(), at.end());
+  at.erase(std::unique(at.begin(), at.end()), at.end());
+  char nm[96];
+  for (std::size_t t : at)
+    for (double v : {0.0, 1.0}) {
+      if (v == p) continue;
+      std::vector<double> s(stages, p);
+      s[t] = v;
+      std::snprintf(nm, sizeof nm, "pulse stage %zu -> %.0f", t + 1, v);
+      out.push_back({nm, "pulse", split, std::move(s)});
+    }
   return out;
 }
 
@@ -441,6 +471,26 @@ Json measure_headroom(const HeadroomConfig& cfg, std::size_t stages, std::size_t
                    : std::abs(t) < 3 ? "within noise (|headroom| < 3 paired se)"
                    : t <= -3         ? "static beats the selected dynamic schedule"
                                      : "significant but under 10% of the span";
+  // (d) Sensitivity: what one stage's decision moves, paired on the search seeds, against the
+  // seed-to-seed sd of the best static share's objective.
+  if (cfg.pulses) {
+    const auto pulses = headroom_pulses(p, stages, decay_start, split);
+    run_all(pulses, search, "pulses");
+    const auto base = values(best_static, search);
+    Json jp = Json::array();
+    for (const auto& c : pulses) {
+      const auto v = values(c, search);
+      std::vector<double> dd(v.size());
+      for (std::size_t i = 0; i < v.size(); ++i) dd[i] = v[i] - base[i];
+      const MeanSe m = MeanSe::of(dd);
+      const auto at = std::size_t(std::find_if(c.shares.begin(), c.shares.end(), [&](double x) { return x != p; }) -
+                                  c.shares.begin());
+      jp.push_back(Json{{"name", c.name}, {"stage", at + 1}, {"share", c.shares[at]}, {"effect", m.to_json()},
+                        {"paired_se_units", m.se > 0 ? m.mean / m.se : 0.0},
+                        {"share_of_span", span > 0 ? m.mean / span : std::nan("")}});
+    }
+    out["sensitivity"] = Json{{"seed_sd_of_best_static", MeanSe::of(base).sd}, {"pulses", jp}};
+  }
   out["runs"] = Json{{"total", runs_total}, {"new", runs_new}, {"seconds_new", seconds_new}};
   return out;
 }
