@@ -1,4 +1,4 @@
-// examples/experiment.cpp: the main job (issue 9) on the LLM proxy: base proxies -> trajectory
+// examples/experiment.cpp: the main job on the LLM proxy: base proxies -> trajectory
 // collection -> agents -> every method deployed on every setting -> OUT/results.json, then the
 // report (results.md + plots) by dma::report::write_all. Data must be prepared first
 // (scripts/run.sh calls scripts/prepare_data.sh). Every stage is cached under --out; rerunning

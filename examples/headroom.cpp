@@ -5,8 +5,10 @@
 // by the setting's benchmark suite, as the main job scores its runs. Writes OUT/headroom.json,
 // OUT/ledger.jsonl (every run; a rerun resumes) and OUT/plots (gnuplot when found). The one-stage
 // pulses of the sensitivity step measure what a single stage's decision moves against seed noise.
+// OUT/identity.json pins the ledger to its world (fingerprint), benchmark suite and weight: a rerun
+// into OUT with another environment is refused instead of mixing runs of two environments.
 //
-//   headroom [--preset cpt12] --setting in_dist_2d|in_dist_kd|scarcity [--out DIR]
+//   headroom [--preset full] --setting in_dist_2d|in_dist_kd|scarcity [--out DIR]
 //            [--headroom.KEY VALUE ...] [--KEY VALUE ...]   (experiment keys, e.g. --cpt.stages 1)
 //
 // docs/HEADROOM.md has the measured table.
@@ -96,7 +98,7 @@ void write_plots(const Json& r, const fs::path& dir) {
 int main(int argc, char** argv) try {
   const auto t0 = std::chrono::steady_clock::now();
   const Config args = Config::from_args(argc, argv);
-  const std::string preset = args.get<std::string>("preset", "cpt12");
+  const std::string preset = args.get<std::string>("preset", "full");
   const fs::path file = fs::path(args.get<std::string>("presets", "examples/presets")) / ("experiment-" + preset + ".json");
   if (!fs::exists(file)) fail("headroom: --preset ", preset, ": no file ", file.string());
   Json j = load_json(file);
@@ -135,6 +137,26 @@ int main(int argc, char** argv) try {
   std::printf("headroom: %s, %zu domains, %zu stages x %zu tokens, LR %s, %zu workers; model %zu parameters\n",
               setting.c_str(), world->data().size(), wc.stages, wc.steps_per_stage() * wc.batch * wc.base.model.context,
               wc.lr_schedule.c_str(), hc.workers, world->base().state.num_params());
+
+  {
+    const Json id{{"setting", setting}, {"world", std::to_string(world->fingerprint())}, {"target_weight", tw},
+                  {"benchmark", {{"windows", cfg.bench_windows}, {"probe_items", cfg.bench_probe_items},
+                                 {"choice_items", cfg.bench_choice_items}, {"kinds", cfg.bench_kinds}}}};
+    const fs::path idf = out / "identity.json";
+    if (fs::exists(idf)) {
+      if (load_json(idf) != id)
+        fail(idf.string(), ": this folder's ledger was made with another environment or benchmark suite (now ", id.dump(),
+             "); use another --out or delete the folder");
+    } else {
+      // A folder from before identity.json: its headroom.json names the environment it ran on.
+      const fs::path hf = out / "headroom.json";
+      if (fs::exists(hf) && load_json(hf).value("env", Json()) != wc.to_json())
+        fail(hf.string(), ": field 'env': this folder was made with another environment; use another --out or "
+             "delete the folder");
+      fs::create_directories(out);
+      save_json(idf, id);
+    }
+  }
 
   auto evaluate = [&](const trainer::HeadroomCandidate& c, std::uint64_t seed, std::size_t worker) {
     const std::uint64_t inst = s.scarce ? trainer::Experiment::scarce_instance(*world, pools, std::size_t(seed)) : 0;

@@ -1,6 +1,6 @@
 // examples/train_proxy.cpp: trains the LLM proxy (byte-level LLaMA-style LM) on a text file and
 // samples from it. The last 10% of the file is held out; the held-out loss (nats/byte) is
-// evaluated on fixed, non-overlapping windows. The acceptance run of issue #3 (4 layers, 4 heads,
+// evaluated on fixed, non-overlapping windows. The acceptance run of the proxy (4 layers, 4 heads,
 // d_model 128, context 64, batch 12, 2000 steps on tinyshakespeare):
 //
 //   build/model/examples/train_proxy --data /work/shared/data/tinyshakespeare/input.txt \

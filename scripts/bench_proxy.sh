@@ -2,7 +2,7 @@
 # scripts/bench_proxy.sh: the proxy's CPU training throughput against PyTorch 1.13 + OpenBLAS,
 # measured interleaved in one run (ours, peer, ours, peer, ...) because this machine is shared
 # and absolute times are noisy. Prints every measurement as a JSON line, then a summary of
-# medians and ratios (the acceptance numbers of issue #3).
+# medians and ratios (the proxy throughput against the PyTorch peer).
 #   usage: scripts/bench_proxy.sh [reps]      (env: BUILD=build/model, PY=/usr/bin/python3)
 #          scripts/bench_proxy.sh scaling [reps]
 #   "scaling": only ours at d128 (vocab 256, 4 layers, ctx 128, batch 16), interleaved: 1 thread,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/run.sh [quick|full] [experiment options...]: the main job (issue 9). Installs what it
+# scripts/run.sh [quick|small|full|long] [experiment options...]: the main job. Installs what it
 # needs (scripts/setup.sh run), builds the programs (Release, build/release), prepares the data
 # (scripts/prepare_data.sh: corpora + per-source shards; GSM8K train when ../shared/data/gsm8k
 # exists, else generated math problems from examples/gen_math), then runs

@@ -1,4 +1,4 @@
-// Kill test (issues #5 and #8): the `collect` example (examples/collect.cpp, preset sim-small) is
+// Kill test: the `collect` example (examples/collect.cpp, preset sim-small) is
 // killed with SIGKILL at random moments, sometimes twice in a row, then restarted with the same
 // command. After every kill the store must be valid (at most a torn last record), hold only
 // correct records, no id twice, and every trajectory the program reported as durable; after the

@@ -1,4 +1,4 @@
-// MPI collection (issue #5): `mpirun -np 2 collect_mpi` and a single-process `collect` with the same
+// MPI collection: `mpirun -np 2 collect_mpi` and a single-process `collect` with the same
 // preset and seed produce the same trajectories (the same store bytes), and a campaign started
 // under one can be finished by the other (the store + per-rank journals are one ledger).
 // Needs the collect and collect_mpi programs (tests/CMakeLists.txt adds the dependencies and

@@ -1,4 +1,4 @@
-// Kill test, checkpoint half (issue 8; collect_kill.cpp is the collection half). A forked child
+// Kill test, checkpoint half (collect_kill.cpp is the collection half). A forked child
 // writes checkpoints in a loop and is killed with SIGKILL at a random moment; afterwards every
 // file must be exactly one version the child meant to write (old or new, never torn) and a
 // resumed run must end bit-identical to an uninterrupted one. Writers covered: the proxy's

@@ -29,8 +29,8 @@ namespace {
 // `field_only`, -(target share - 0.6)^2) plus noise: its best static mixture is known.
 class QuadraticEnv {
  public:
-  QuadraticEnv(std::vector<dma::DomainInfo> d, Mixture opt, bool field_only = false)
-      : m_spec{std::move(d), 3, 0.5}, m_opt(std::move(opt)), m_field_only(field_only) {}
+  QuadraticEnv(std::vector<dma::DomainInfo> d, Mixture opt, bool field_only = false, double target_weight = 0.5)
+      : m_spec{std::move(d), 3, target_weight}, m_opt(std::move(opt)), m_field_only(field_only) {}
   [[nodiscard]] dma::EpisodeSpec spec() const { return m_spec; }
   dma::Feedback reset(std::uint64_t seed) {
     m_rng = dma::Rng(seed);
@@ -46,6 +46,7 @@ class QuadraticEnv {
     } else {
       for (std::size_t i = 0; i < m.size(); ++i) v -= (m[i] - m_opt[i]) * (m[i] - m_opt[i]);
     }
+    m_source = -dma::space::field_share(m, m_spec, Field::Target);  // more target, less source
     return feedback(v + m_rng.normal(0.0, 0.002));
   }
   [[nodiscard]] QuadraticEnv fork() const { return *this; }
@@ -57,14 +58,15 @@ class QuadraticEnv {
   dma::Feedback feedback(double v) const {
     dma::Feedback f;
     f.loss.assign(m_spec.num_domains(), 1.0);
-    f.score = {v};
-    f.score_field = {Field::Target};
+    f.score = {v, m_source};
+    f.score_field = {Field::Target, Field::Source};
     f.tokens = m_tokens;
     return f;
   }
   dma::EpisodeSpec m_spec;
   Mixture m_opt;
   bool m_field_only;
+  double m_source = 0;
   dma::Rng m_rng;
   double m_tokens = 0;
 };
@@ -152,6 +154,32 @@ TEST_CASE("regmix: field-share features transfer across domain spaces; per-domai
   RegMix<QuadraticEnv> forced(
       [](std::size_t i) { return QuadraticEnv(domains(2 + i % 2, 1), {}, true); }, o, "regmix", {}, last_score);
   CHECK_THROWS_WITH(forced.fit(), Contains("one domain space"));
+}
+
+TEST_CASE("regmix: proxy runs re-scored at another target weight fit as a rerun would", "[mixers][regmix][cpu]") {
+  RegMixOptions o;
+  o.runs = 24;
+  const Mixture opt{0.2, 0.3, 0.5};
+  auto at = [&](double tw) {
+    return RegMix<QuadraticEnv>([&, tw](std::size_t) { return QuadraticEnv(domains(2, 1), opt, false, tw); }, o);
+  };
+  auto first = at(0.5), rerun = at(0.9), rescored = at(0.9), unscored = at(0.9);
+  first.fit();
+  rerun.fit();
+  rescored.fit_from(first.runs().at_weight(0.9));
+  unscored.fit_from(first.runs());  // the histories still say 0.5: the default score reads that
+  REQUIRE(rerun.scores().size() == 24);
+  CHECK((rescored.scores() - rerun.scores()).cwiseAbs().maxCoeff() == 0.0);
+  CHECK((rescored.features_matrix() - rerun.features_matrix()).cwiseAbs().maxCoeff() == 0.0);
+  CHECK((unscored.scores() - rerun.scores()).cwiseAbs().maxCoeff() > 1e-3);
+  const dma::EpisodeSpec spec{domains(2, 1), 3, 0.9};
+  CHECK(rescored.choose(spec) == rerun.choose(spec));
+  CHECK(rescored.cost().runs == 24);
+  CHECK(rescored.cost().tokens == rerun.cost().tokens);
+  dma::mixers::RegMixRuns two = first.runs();
+  two.mixes.resize(2);
+  two.histories.resize(2);
+  CHECK_THROWS_WITH(at(0.9).fit_from(two), Contains(">= 3 proxy runs"));
 }
 
 TEST_CASE("regmix: on the simulated environment it deploys a mixture near the best static one", "[mixers][regmix][cpu]") {

@@ -1,4 +1,4 @@
-// Bad input for every reader, table-driven (issue 8): per reader a valid file written by the
+// Bad input for every reader, table-driven: per reader a valid file written by the
 // library, then mutations (truncated, bit-flipped, wrong version, oversized counts, NaN/Inf
 // values, wrong dimensions). Each mutation must raise dma::Error whose message names the file and
 // the field; never a crash, a hang or undefined behaviour (scripts/sanitize.sh runs this file

@@ -1,4 +1,4 @@
-// Whole-run reliability (issue 8): determinism (the same seed gives a byte-identical trajectory
+// Whole-run reliability: determinism (the same seed gives a byte-identical trajectory
 // store, on the simulator and on a tiny env::Cpt) and resource limits (a disk that fills up
 // during a checkpoint or a store append, a domain with too little data, a memory budget that
 // cannot hold the config): each a clear dma::Error before finished work is lost.

@@ -107,6 +107,22 @@ TEST_CASE("baseline registry: the fixed names, weight-free methods optional, ref
     CHECK(b.uses_target_weight);
   }
   CHECK(names == std::set<std::string>{"static_tuned", "regmix_refit", "dbl"});
+  // A shared slot: the refit's proxy runs of one call are re-scored by the next, not run again.
+  int made = 0;
+  in.proxy_env = [fam, &made] { return ++made, Env(fam, 5, 3); };
+  in.regmix_refit_runs = std::make_shared<dma::mixers::RegMixRuns>();
+  auto fit_of = [](const std::vector<dma::mixers::Baseline>& v) {
+    for (const auto& b : v)
+      if (b.name == "regmix_refit") return std::pair{b.fit, b.cost.runs};
+    return std::pair{dma::Json(), std::size_t{0}};
+  };
+  const auto first = fit_of(dma::mixers::all_baselines(in));
+  CHECK(made == 4);
+  CHECK(in.regmix_refit_runs->mixes.size() == 4);
+  const auto second = fit_of(dma::mixers::all_baselines(in));
+  CHECK(made == 5);  // once, to read the spec's weight
+  CHECK(second.first == first.first);
+  CHECK(second.second == 4);
   // The tuned share: the argmax of the grid values.
   const auto t = dma::mixers::tune_static_share(dma::mixers::share_grid(4), [](double s) { return -(s - 0.5) * (s - 0.5); });
   CHECK(t.share == Approx(0.5));

@@ -1,10 +1,10 @@
 // dma/mixers/registry.hpp: the list of baseline mixers, in ONE place: all_baselines(inputs)
-// returns every baseline of issue 6/9 under its fixed name (target_only, uniform, replay_25/50/75,
+// returns every baseline of the paper's comparison under its fixed name (target_only, uniform, replay_25/50/75,
 // static_tuned, regmix_transfer, regmix_refit, dbl, doremi, odm; with `extended`, also natural,
 // the two linear ramps, dbl_tuned and doremi_online), each with the proxy cost it spent before
 // deployment and whether its runs depend on the user's target weight. Used by the experiment
 // driver (trainer/experiment.hpp) and by examples/baselines_sim.cpp and quickstart_sim.cpp.
-// Also tune_static_share(): the "static mixture tuned once" grid. Tested in tests/unit/trainer_registry.cpp.
+// Also tune_static_share(): the "static mixture tuned once" grid. Tested in tests/unit/trainer_experiment.cpp.
 #pragma once
 
 #include <functional>
@@ -50,6 +50,10 @@ struct BaselineInputs {
   // RegMix fitted once on the collection setting (field-share features), carried; null: left out.
   std::shared_ptr<const RegMix<Env>> regmix_transfer;
   std::size_t regmix_runs = 16;  // proxy runs of the refit RegMix
+  // Optional, in/out: empty -> filled with the refit RegMix's proxy runs; filled -> those runs are
+  // re-scored at this spec's target weight instead of run again. Share it only between calls whose
+  // proxy_env differs in the target weight alone (a run's training does not read the weight).
+  std::shared_ptr<RegMixRuns> regmix_refit_runs;
   std::uint64_t seed = 1;        // seeds the proxy runs of the refit methods
   bool weight_free = true;       // false: leave out the methods whose runs do not depend on the weight
   bool extended = false;         // also natural, ramps, dbl_tuned, doremi_online
@@ -81,7 +85,12 @@ std::vector<Baseline> all_baselines(const BaselineInputs<Env>& in) {
     ro.seed = in.seed + 202;  // baselines_sim passes the instance seed (its documented numbers)
     const auto make = in.proxy_env;
     RegMix<Env> refit([make](std::size_t) { return make(); }, ro, "regmix_refit");
-    refit.fit();
+    if (in.regmix_refit_runs && !in.regmix_refit_runs->mixes.empty()) {
+      refit.fit_from(in.regmix_refit_runs->at_weight(make().spec().target_weight));
+    } else {
+      refit.fit();
+      if (in.regmix_refit_runs) *in.regmix_refit_runs = refit.runs();
+    }
     add("regmix_refit", trainer::AnyMixer(refit, "regmix_refit"), true, refit.cost(), refit.report().to_json());
   }
   // DBL starts from the user's target weight as its initial share (DblOptions::initial_share < 0).

@@ -67,6 +67,21 @@ struct RegMixReport {
   }
 };
 
+// The proxy runs of a fit: each run's mixture and history, and their cost. A proxy run's training
+// does not depend on the user's target weight, so one set can be re-scored at another weight
+// (RegMix::fit_from) instead of being run again.
+struct RegMixRuns {
+  std::vector<Mixture> mixes;
+  std::vector<History> histories;
+  ProxyCost cost;
+  // The same runs seen by a user of weight tw (their specs carry it; the default score reads it).
+  [[nodiscard]] RegMixRuns at_weight(double tw) const {
+    RegMixRuns r = *this;
+    for (auto& h : r.histories) h.spec.target_weight = tw;
+    return r;
+  }
+};
+
 template <Environment Env>
 class RegMix {
  public:
@@ -98,21 +113,32 @@ class RegMix {
     if (m_fitted) return;
     Rng root(m_opt.seed);
     Rng mix_rng = root.split("regmix.mixtures"), run_rng = root.split("regmix.runs");
-    std::vector<EpisodeSpec> specs;
-    std::vector<Mixture> mixes;
-    std::vector<double> ys;
+    RegMixRuns runs;
     for (std::size_t i = 0; i < m_opt.runs; ++i) {
       Env env = m_factory(i);
-      const EpisodeSpec spec = env.spec();
-      Mixture m = sample(spec, mix_rng);
-      const History h = proxy_run(env, run_rng.next_u64(), [&](const History&) { return m; }, m_cost,
-                                  "mixer '" + m_name + "'");
-      const double y = m_score(h);
+      Mixture m = sample(env.spec(), mix_rng);
+      runs.histories.push_back(proxy_run(env, run_rng.next_u64(), [&](const History&) { return m; }, runs.cost,
+                                         "mixer '" + m_name + "'"));
+      runs.mixes.push_back(std::move(m));
+    }
+    fit_from(std::move(runs));
+  }
+  // Fits the regressor on proxy runs made elsewhere (e.g. the same runs re-scored at another
+  // target weight, RegMixRuns::at_weight); their cost becomes this fit's cost. Idempotent.
+  void fit_from(RegMixRuns runs) {
+    if (m_fitted) return;
+    if (runs.mixes.size() != runs.histories.size() || runs.mixes.size() < 3)
+      fail("mixer '", m_name, "': fit_from needs >= 3 proxy runs with one mixture each, got ", runs.mixes.size(),
+           " mixtures and ", runs.histories.size(), " histories");
+    std::vector<EpisodeSpec> specs;
+    std::vector<double> ys;
+    for (std::size_t i = 0; i < runs.histories.size(); ++i) {
+      const double y = m_score(runs.histories[i]);
       if (!std::isfinite(y)) fail("mixer '", m_name, "': proxy run ", i, " has a non-finite score");
-      specs.push_back(spec);
-      mixes.push_back(std::move(m));
+      specs.push_back(runs.histories[i].spec);
       ys.push_back(y);
     }
+    const std::vector<Mixture>& mixes = runs.mixes;
     bool one_space = true;
     for (const auto& s : specs) one_space = one_space && same_domains(s, specs.front());
     m_mode = m_opt.features;
@@ -141,6 +167,8 @@ class RegMix {
     m_report.score_mean = y.mean();
     m_report.score_sd = ys.size() > 1 ? std::sqrt((y.array() - y.mean()).square().sum() / double(ys.size() - 1)) : 0.0;
     m_report.best_proxy_score = y.maxCoeff();
+    m_cost = runs.cost;
+    m_runs = std::move(runs);
     m_fitted = true;
   }
 
@@ -192,6 +220,8 @@ class RegMix {
     return m_reg.predict(X)(0);
   }
   [[nodiscard]] const ProxyCost& cost() const noexcept { return m_cost; }
+  // The proxy runs the fit used (after fit()).
+  [[nodiscard]] const RegMixRuns& runs() const noexcept { return m_runs; }
   [[nodiscard]] const RegMixReport& report() const noexcept { return m_report; }
   [[nodiscard]] bool fitted() const noexcept { return m_fitted; }
   [[nodiscard]] const Eigen::MatrixXd& features_matrix() const noexcept { return m_X; }
@@ -226,6 +256,7 @@ class RegMix {
   Eigen::MatrixXd m_X;
   Eigen::VectorXd m_y;
   ProxyCost m_cost;
+  RegMixRuns m_runs;
   RegMixReport m_report;
   Mixture m_mix;
 };

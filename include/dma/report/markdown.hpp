@@ -1,7 +1,7 @@
 // dma/report/markdown.hpp: results.md, the human-readable report of a results.json. Per setting
 // and target weight one table like the paper's Table 1 (methods x benchmarks, Avg and Var) with
 // the objective mean +- sd over seeds, its rank, the regret to the hindsight-best static mixture
-// and the extra search tokens; then the claims of issue 9 with verdicts computed from those
+// and the extra search tokens; then the paper's claims with verdicts computed from those
 // numbers (summary.hpp), the cost of the run, and any disagreement with the driver's own summary.
 // Rendering only: every number comes from summary.hpp. Tested in tests/unit/report_markdown.cpp.
 #pragma once
@@ -88,7 +88,7 @@ inline std::string render_markdown(const Results& r) {
 
   // Claims first: they are what a reader looks for.
   const auto claims = evaluate_claims(r);
-  os << "## Claims (issue 9)\n\n| claim | verdict | from the numbers |\n|---|---|---|\n";
+  os << "## Claims of the paper\n\n| claim | verdict | from the numbers |\n|---|---|---|\n";
   for (const auto& c : claims)
     os << "| " << c.claim << " | **" << verdict_name(c.verdict) << "** | " << c.detail << " |\n";
   os << "\n";

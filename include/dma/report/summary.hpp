@@ -1,7 +1,7 @@
 // dma/report/summary.hpp: the numbers the report states, computed from the runs of a results.json:
 // per setting and target weight, each method's mean and spread over seeds (Avg, Var, objective),
 // its rank (objective and Avg; the hindsight reference is not ranked), its regret to the
-// hindsight-best static mixture, and the verdicts on issue 9's claims. The driver's own
+// hindsight-best static mixture, and the verdicts on the paper's claims. The driver's own
 // "summary" block is compared with these and every disagreement is listed, never trusted blindly.
 // Sits between results.hpp (loading) and markdown.hpp / plots.hpp (rendering).
 // Tested in tests/unit/report_summary.cpp against hand-computed fixture numbers.
@@ -45,7 +45,7 @@ inline std::vector<std::string> ordered_methods(const Setting& s) {
   return out;
 }
 
-// Which of issue 9's settings a setting is: its optional "kind" field, else read from its name
+// Which of the main job's settings a setting is: its optional "kind" field, else read from its name
 // (in_dist*, *scarc*, *code* or target_field "code", *source*, *space*, *model*).
 enum class SettingKind { InDistribution, Scarcity, UnseenModel, SourceField, DomainSpace, NewTarget, Other };
 
@@ -236,7 +236,7 @@ inline std::vector<Mismatch> check_summary(const Setting& s, const std::vector<W
   return out;
 }
 
-// ---- claims (issue 9, "Acceptance") ---------------------------------------------------------
+// ---- claims of the paper, as the main job tests them ---------------------------------------------------------
 
 enum class Verdict { Held, NotHeld, NotTested };
 

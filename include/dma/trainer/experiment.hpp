@@ -1,11 +1,11 @@
-// dma/trainer/experiment.hpp: Experiment, the main job of issue 9 on the LLM proxy (env::Cpt):
+// dma/trainer/experiment.hpp: Experiment, the main job on the LLM proxy (env::Cpt):
 // data spaces -> base proxies (env/base_model.hpp cache) -> trajectory collection (collect::Campaign
 // on 2-D and K-D instances with hidden target pools) -> the static share tuned once and RegMix fitted
 // once on the collection setting -> agents (SFT, then CQL) -> every method (mixers/registry.hpp +
 // the agents + the hindsight static grid) deployed on every setting x seed x target weight ->
 // OUT/results.json (schema dma.results/1, /work/notes "results_schema"). Every stage is a file
 // written atomically under OUT (stages/*.json, collection/, agents/, runs/<setting>/*.json,
-// settings/*.json); a rerun skips what is finished. Settings are deployed `parallel` at a time.
+// settings/*.json); a rerun skips what is finished. Deployment runs (setting, seed) jobs `parallel` at a time.
 // Tested end to end in tests/integration/experiment_tiny.cpp (synthetic corpus).
 #pragma once
 
@@ -20,6 +20,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,7 +49,7 @@ namespace dma::trainer {
 using CptEnv = env::Cpt<backend::Cpu>;
 using CptWorldPtr = std::shared_ptr<const env::CptWorld<backend::Cpu>>;
 
-// One setting of issue 9: which space, which base model, which target, hidden pools or not.
+// One setting of the main job: which space, which base model, which target, hidden pools or not.
 struct SettingDef {
   std::string name, title, kind, target;
   std::string space;  // "2d", "kd", "kd_unseen", "sources"
@@ -60,7 +62,7 @@ inline std::vector<SettingDef> experiment_settings() {
       {"in_dist_2d", "In-distribution, 2-D space (merged sources | math)", "in_distribution", "math", "2d", "main", false},
       {"in_dist_kd", "In-distribution, K-D space (source clusters + math)", "in_distribution", "math", "kd", "main", false},
       {"scarcity", "Hidden target scarcity (pool drawn per run, not told)", "scarcity", "math", "kd", "main", true},
-      {"unseen_model", "Unseen target model (>= 4x parameters, other depth/width)", "unseen_model", "math", "kd", "large", false},
+      {"unseen_model", "Unseen target model (larger, other depth and width)", "unseen_model", "math", "kd", "large", false},
       {"unseen_source", "Unseen source field (base pre-trained on other sources)", "source_field", "math", "sources", "alt", false},
       {"unseen_space", "Unseen domain space (K'-D clusters)", "domain_space", "math", "kd_unseen", "main", false},
       {"code_target", "New target field: code (math-trained agent)", "new_target", "code", "kd", "main", false},
@@ -356,17 +358,23 @@ class Experiment {
     }
     log("stage 3/5: static share tuned once + RegMix fitted once on the collection setting");
     const auto grid = mixers::share_grid(m_cfg.grid);
-    // The grid runs do not depend on the weight: run once, score at every weight.
-    std::vector<std::vector<History>> runs(grid.size());
+    // The grid runs do not depend on the weight: run once (`parallel` at a time), score at every weight.
+    std::vector<std::vector<History>> runs(grid.size(), std::vector<History>(m_cfg.tune_instances));
+    std::vector<double> run_tokens(grid.size() * m_cfg.tune_instances, 0.0);
+    std::vector<std::size_t> items(run_tokens.size());
+    std::iota(items.begin(), items.end(), std::size_t{0});
+    (void)collection_env(1, 0.5, m_cfg.threads);  // the worlds first, before any worker thread
+    (void)collection_env(2, 0.5, m_cfg.threads);
+    run_parallel(items, [&](std::size_t k) {
+      const std::size_t g = k / m_cfg.tune_instances, i = k % m_cfg.tune_instances;
+      CptEnv e = collection_env(i + 1, 0.5, m_cfg.threads);
+      mixers::ProxyCost c;
+      const Mixture m = mixers::fixed_mixture(e.spec(), grid[g]);
+      runs[g][i] = mixers::proxy_run(e, 99 + i, [&](const History&) { return m; }, c, "static tuning");
+      run_tokens[k] = c.tokens;
+    }, m_cfg.parallel);
     double tokens = 0;
-    for (std::size_t g = 0; g < grid.size(); ++g)
-      for (std::size_t i = 0; i < m_cfg.tune_instances; ++i) {
-        CptEnv e = collection_env(i + 1, 0.5, m_cfg.threads);
-        mixers::ProxyCost c;
-        const Mixture m = mixers::fixed_mixture(e.spec(), grid[g]);
-        runs[g].push_back(mixers::proxy_run(e, 99 + i, [&](const History&) { return m; }, c, "static tuning"));
-        tokens += c.tokens;
-      }
+    for (double t : run_tokens) tokens += t;
     Json shares = Json::object();
     for (double tw : m_cfg.target_weights) {
       const auto t = mixers::tune_static_share(grid, [&](double s) {
@@ -402,7 +410,13 @@ class Experiment {
         [this, n](std::size_t i) { return collection_env(i % n + 1, 0.5, m_cfg.threads); }, o, "regmix_transfer",
         mixers::RegMix<CptEnv>::Prior{},
         [tw](const History& h) { return reward::balanced_level(h.last(), h.initial, tw); });
-    r->fit();
+    // Its proxy runs (on the collection setting at weight 0.5) are the same for every weight: an
+    // earlier weight's are re-scored.
+    const auto earlier = std::find_if(m_transfer.begin(), m_transfer.end(), [](const auto& kv) { return kv.second != nullptr; });
+    if (earlier != m_transfer.end())
+      r->fit_from(earlier->second->runs());
+    else
+      r->fit();
     m_transfer_cost[tw] = r->cost();
     slot = r;
     return slot;
@@ -445,38 +459,76 @@ class Experiment {
   }
 
   // ---- stage 5: deployment ------------------------------------------------------------------------
+  // The work is split into (setting, seed) jobs, `parallel` at a time, so that no setting (the
+  // larger model's is ~2-5x the others) is a one-core critical path. A job writes
+  // runs/<setting>/seed-<i>.json; a setting's file is assembled once every seed of it is done.
+  struct SeedJob {
+    SettingDef s;
+    std::size_t si = 0;
+  };
+  [[nodiscard]] std::filesystem::path seed_file(const std::string& setting, std::size_t si) const {
+    return m_out / "runs" / setting / ("seed-" + std::to_string(si) + ".json");
+  }
   void stage_deploy() {
     const auto t0 = Clock::now();
     log("stage 5/5: deploying every method on every setting");
     std::vector<SettingDef> todo;
     for (const auto& s : experiment_settings())
-      if (std::find(m_cfg.settings.begin(), m_cfg.settings.end(), s.name) != m_cfg.settings.end()) todo.push_back(s);
-    // The larger model first: it is the longest.
+      if (std::find(m_cfg.settings.begin(), m_cfg.settings.end(), s.name) != m_cfg.settings.end() &&
+          !setting_done(s.name))
+        todo.push_back(s);
+    // The larger model's jobs first: they are the longest.
     std::stable_sort(todo.begin(), todo.end(), [](const auto& a, const auto& b) { return (a.base == "large") > (b.base == "large"); });
-    // RegMix transferred is fitted once (per weight) before any setting needs it.
+    std::vector<SeedJob> jobs;
     for (const auto& s : todo)
-      if (!setting_done(s.name)) {
-        for (double tw : m_cfg.target_weights) (void)regmix_transfer(tw);
-        break;
-      }
+      for (std::size_t si = 0; si < m_cfg.seeds; ++si)
+        if (!std::filesystem::exists(seed_file(s.name, si))) jobs.push_back({s, si});
+    // RegMix transferred is fitted once (per weight) before any job needs it.
+    if (!jobs.empty())
+      for (double tw : m_cfg.target_weights) (void)regmix_transfer(tw);
     m_phases["regmix_transfer_fit"] = seconds_since(t0);
     std::atomic<std::size_t> done{0};
-    Progress prog("settings", todo.size(), 0.0, m_progress);
+    Progress prog("deployment jobs (setting x seed)", jobs.size(), 0.0, m_progress);
     std::mutex pm;
-    run_parallel(todo, [&](const SettingDef& s) {
-      const auto p = m_out / "settings" / (s.name + ".json");
-      if (!setting_done(s.name)) {
-        const Json j = deploy_setting(s);
-        std::filesystem::create_directories(p.parent_path());
-        save_json(p, j);
-      }
+    run_parallel(jobs, [&](const SeedJob& job) {
+      const Json j = deploy_seed(job.s, job.si);
+      save_json(seed_file(job.s.name, job.si), j);
       std::lock_guard<std::mutex> g(pm);
-      prog.update(++done, s.name);
+      prog.update(++done, job.s.name + " seed " + std::to_string(job.si));
     }, m_cfg.parallel);
+    for (const auto& s : todo) {
+      const auto p = m_out / "settings" / (s.name + ".json");
+      std::filesystem::create_directories(p.parent_path());
+      save_json(p, assemble_setting(s));
+    }
     m_phases["deploy"] = seconds_since(t0);
   }
 
-  Json deploy_setting(const SettingDef& s) {
+  // settings/<name>.json from its seed files: the first seed's description, every seed's records
+  // in seed order, the pools drawn per seed, the summed job seconds.
+  Json assemble_setting(const SettingDef& s) const {
+    Json j;
+    Json recs = Json::array(), pools_drawn = Json::object();
+    double seconds = 0;
+    for (std::size_t si = 0; si < m_cfg.seeds; ++si) {
+      Json sj = load_json(seed_file(s.name, si));
+      if (si == 0) j = sj["setting"];
+      for (auto& r : sj["records"]) recs.push_back(std::move(r));
+      pools_drawn[std::to_string(si)] = sj["target_pool"];
+      j["grid_tokens_per_seed"] = sj["grid_tokens"];
+      seconds += sj["seconds"].get<double>();
+    }
+    j["pools_drawn"] = pools_drawn;
+    j["seeds"] = m_cfg.seeds;
+    j["records"] = std::move(recs);
+    j["seconds"] = seconds;
+    return j;
+  }
+
+  // One seed of one setting: the hindsight grid, every baseline and both agents at every target
+  // weight, and the base model's scores. Returns {setting (description), records, target_pool,
+  // grid_tokens, seconds}.
+  Json deploy_seed(const SettingDef& s, std::size_t si) {
     const auto t0 = Clock::now();
     const std::size_t threads = m_cfg.threads;
     const std::vector<std::size_t> pools = setting_pools(s);
@@ -494,9 +546,8 @@ class Experiment {
     std::vector<RunRecord> recs;
     const auto grid = mixers::share_grid(m_cfg.grid);
     const std::size_t per_seed = grid.size() + 14 * m_cfg.target_weights.size();
-    Progress prog("  " + s.name, m_cfg.seeds * per_seed, 5.0, m_progress);
+    Progress prog("  " + s.name + " seed " + std::to_string(si), per_seed, 5.0, m_progress);
     std::size_t n_done = 0;
-
     // One run (or its cached record).
     auto deploy = [&](const std::string& method, double tw_tag, trainer::AnyMixer m, const CptWorldPtr& world,
                       std::uint64_t inst, std::uint64_t seed, double extra) {
@@ -530,62 +581,79 @@ class Experiment {
       return r;
     };
 
-    double grid_tokens_per_seed = 0;
-    Json pools_drawn = Json::object();  // seed -> the target domain's hidden pool in tokens (0 = whole domain)
-    for (std::size_t si = 0; si < m_cfg.seeds; ++si) {
-      const std::uint64_t seed = si;
-      // A scarce run draws its hidden pool from its instance: seed si takes the first instance from
-      // 7001 + 1000 si whose draw is the list's entry si mod n, so that the seeds cover the pool sizes
-      // (3 seeds, 3 pools: one each; independent draws once left all three seeds unlimited). The
-      // methods see nothing of it: the pool stays the environment's hidden per-instance draw.
-      const std::uint64_t inst = s.scarce ? scarce_instance(w0, pools, si) : 0;
-      {
-        const auto drawn = w0.pools(inst);
-        std::size_t target_pool = 0;
-        for (std::size_t d = 0; d < spec.num_domains(); ++d)
-          if (spec.domains[d].field == Field::Target) target_pool = drawn.at(d);
-        pools_drawn[std::to_string(seed)] = target_pool;
-      }
-      // The hindsight grid (weight-free; also the runs of static_tuned, whose share is on the grid).
-      std::vector<RunRecord> grid_recs;
-      for (double sh : grid) {
-        char nm[32];
-        std::snprintf(nm, sizeof nm, "grid_%.3f", sh);
-        grid_recs.push_back(deploy(nm, -1, trainer::AnyMixer(mixers::FixedRatio(sh), nm), worlds[0], inst, seed, 0));
-      }
-      grid_tokens_per_seed = 0;
-      for (const auto& g : grid_recs) grid_tokens_per_seed += g.tokens_source + g.tokens_target;
-      for (auto& g : grid_recs) recs.push_back(g);
-      for (std::size_t wi = 0; wi < m_cfg.target_weights.size(); ++wi) {
-        const double tw = m_cfg.target_weights[wi];
-        const CptWorldPtr world = worlds[wi];
-        mixers::BaselineInputs<CptEnv> in;
-        in.proxy_env = [world, inst] { return CptEnv(world, inst); };
-        in.static_share = m_tuning["static"][wkey(tw)]["share"].get<double>();
-        in.regmix_transfer = regmix_transfer(tw);
-        in.regmix_runs = m_cfg.regmix_runs;
-        in.seed = seed + 1;
-        in.weight_free = wi == 0;  // weight-free baselines run once, at the first weight
-        for (auto& b : mixers::all_baselines(in)) {
-          if (b.name == "static_tuned") {
-            const std::size_t g = std::size_t(std::lround(in.static_share * double(m_cfg.grid)));
-            RunRecord r = grid_recs.at(g);
-            r.method = "static_tuned";
-            r.target_weight = tw;
-            recs.push_back(r);
-            continue;
-          }
-          recs.push_back(deploy(b.name, b.uses_target_weight ? tw : -1, b.mixer, world, inst, seed, b.cost.tokens));
-        }
-        recs.push_back(deploy("sft_agent", tw, trainer::AnyMixer(mixers::AgentMixer(m_sft, "sft_agent")), world, inst, seed, 0));
-        recs.push_back(deploy("cql_agent", tw, trainer::AnyMixer(mixers::AgentMixer(m_cql, "cql_agent")), world, inst, seed, 0));
-      }
-      RunRecord b;
-      b.method = "base";
-      b.seed = seed;
-      b.scores = base_scores.scores;
-      recs.push_back(b);
+    double grid_tokens = 0;
+    const std::uint64_t seed = si;
+    // A scarce run draws its hidden pool from its instance: seed si takes the first instance from
+    // 7001 + 1000 si whose draw is the list's entry si mod n, so that the seeds cover the pool sizes
+    // (3 seeds, 3 pools: one each; independent draws once left all three seeds unlimited). The
+    // methods see nothing of it: the pool stays the environment's hidden per-instance draw.
+    const std::uint64_t inst = s.scarce ? scarce_instance(w0, pools, si) : 0;
+    std::size_t target_pool = 0;  // the target domain's hidden pool in tokens (0 = whole domain)
+    {
+      const auto drawn = w0.pools(inst);
+      for (std::size_t d = 0; d < spec.num_domains(); ++d)
+        if (spec.domains[d].field == Field::Target) target_pool = drawn.at(d);
     }
+    // The hindsight grid (weight-free; also the runs of static_tuned, whose share is on the grid).
+    std::vector<RunRecord> grid_recs;
+    for (double sh : grid) {
+      char nm[32];
+      std::snprintf(nm, sizeof nm, "grid_%.3f", sh);
+      grid_recs.push_back(deploy(nm, -1, trainer::AnyMixer(mixers::FixedRatio(sh), nm), worlds[0], inst, seed, 0));
+    }
+    for (const auto& g : grid_recs) grid_tokens += g.tokens_source + g.tokens_target;
+    for (auto& g : grid_recs) recs.push_back(g);
+    auto grid_twin = [&](mixers::Baseline& bl) -> std::size_t {
+      static const std::set<std::string> constant{"target_only", "uniform", "replay_25", "replay_50", "replay_75"};
+      if (!constant.contains(bl.name) || bl.uses_target_weight) return grid.size();
+      bl.mixer.reset(spec);
+      History h;
+      h.spec = spec;
+      const Mixture m = bl.mixer.next(h);
+      for (std::size_t g = 0; g < grid.size(); ++g)
+        if (mixers::fixed_mixture(spec, grid[g]) == m) return g;
+      return grid.size();
+    };
+    // The refit RegMix's proxy runs are made at the first weight and re-scored at the others.
+    const auto refit_runs = std::make_shared<mixers::RegMixRuns>();
+    for (std::size_t wi = 0; wi < m_cfg.target_weights.size(); ++wi) {
+      const double tw = m_cfg.target_weights[wi];
+      const CptWorldPtr world = worlds[wi];
+      mixers::BaselineInputs<CptEnv> in;
+      in.proxy_env = [world, inst] { return CptEnv(world, inst); };
+      in.static_share = m_tuning["static"][wkey(tw)]["share"].get<double>();
+      in.regmix_transfer = regmix_transfer(tw);
+      in.regmix_runs = m_cfg.regmix_runs;
+      in.regmix_refit_runs = refit_runs;
+      in.seed = seed + 1;
+      in.weight_free = wi == 0;  // weight-free baselines run once, at the first weight
+      for (auto& b : mixers::all_baselines(in)) {
+        if (b.name == "static_tuned") {
+          const std::size_t g = std::size_t(std::lround(in.static_share * double(m_cfg.grid)));
+          RunRecord r = grid_recs.at(g);
+          r.method = "static_tuned";
+          r.target_weight = tw;
+          recs.push_back(r);
+          continue;
+        }
+        // A constant baseline whose mixture is a grid share's bit for bit (replay_R, target_only,
+        // uniform in 2-D) would repeat that grid run exactly (same mixture, seed and instance): reuse it.
+        if (const auto g = grid_twin(b); g < grid_recs.size()) {
+          RunRecord r = grid_recs[g];
+          r.method = b.name;
+          recs.push_back(r);
+          continue;
+        }
+        recs.push_back(deploy(b.name, b.uses_target_weight ? tw : -1, b.mixer, world, inst, seed, b.cost.tokens));
+      }
+      recs.push_back(deploy("sft_agent", tw, trainer::AnyMixer(mixers::AgentMixer(m_sft, "sft_agent")), world, inst, seed, 0));
+      recs.push_back(deploy("cql_agent", tw, trainer::AnyMixer(mixers::AgentMixer(m_cql, "cql_agent")), world, inst, seed, 0));
+    }
+    RunRecord b;
+    b.method = "base";
+    b.seed = seed;
+    b.scores = base_scores.scores;
+    recs.push_back(b);
 
     Json j;
     j["name"] = s.name;
@@ -596,19 +664,16 @@ class Experiment {
     j["domains"] = Json::array();
     for (const auto& d : spec.domains) j["domains"].push_back({{"name", d.name}, {"field", to_string(d.field)}});
     j["benchmarks"] = Json::array();
-    for (const auto& b : bench.benchmarks()) j["benchmarks"].push_back({{"name", b.name}, {"field", to_string(b.field)}});
+    for (const auto& bm : bench.benchmarks()) j["benchmarks"].push_back({{"name", bm.name}, {"field", to_string(bm.field)}});
     j["base_scores"] = base_scores.scores;
     j["grid"] = grid;
-    j["grid_tokens_per_seed"] = grid_tokens_per_seed;
     j["pools"] = pools;
-    j["pools_drawn"] = pools_drawn;
-    j["seeds"] = m_cfg.seeds;
     j["base_model"] = w0.base().key;
     j["params"] = w0.base().state.num_params();
-    j["records"] = Json::array();
-    for (const auto& r : recs) j["records"].push_back(r.to_json());
-    j["seconds"] = seconds_since(t0);
-    return j;
+    Json out{{"setting", j}, {"records", Json::array()}, {"target_pool", target_pool}, {"grid_tokens", grid_tokens},
+             {"seconds", seconds_since(t0)}};
+    for (const auto& r : recs) out["records"].push_back(r.to_json());
+    return out;
   }
 
   // ---- results.json ---------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ struct ExperimentConfig {
   std::vector<std::string> settings = experiment_setting_names();
 
   Json proxy = Json::object();      // model::ModelConfig of the collection / deployment proxy
-  Json large = Json::object();      // the unseen target model (>= 4x parameters)
+  Json large = Json::object();      // the unseen target model (larger, other depth and width)
   Json base = Json::object();       // base pre-training keys (tokens, batch, peak_lr, ...)
   Json large_base = Json::object(); // overrides for the large model's base
   std::vector<std::string> alt_sources;  // the unseen source field's base sources
