@@ -73,6 +73,16 @@ concept Mixer = requires(M m, const EpisodeSpec& spec, const History& h) {
   { m.name() } -> std::convertible_to<std::string>;
 };
 
+// A Mixer may declare `bool open_loop() const` (true: its mixtures never read the feedback, only
+// the stage index), which lets a runner skip the per-stage evaluation (mixers::run_open_loop).
+template <class M>
+[[nodiscard]] bool is_open_loop(const M& m) {
+  if constexpr (requires { { m.open_loop() } -> std::convertible_to<bool>; })
+    return m.open_loop();
+  else
+    return false;
+}
+
 // Produces exploratory open-loop schedules for collection.
 template <class G>
 concept ScheduleGenerator = requires(const G g, const EpisodeSpec& spec, std::size_t steps,

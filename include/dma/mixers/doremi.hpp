@@ -129,6 +129,7 @@ class DoReMi {
     return m_online.alpha();
   }
   [[nodiscard]] std::string name() const { return m_name; }
+  [[nodiscard]] bool open_loop() const noexcept { return !m_opt.online; }  // the offline mixture is static
 
   [[nodiscard]] const ProxyCost& cost() const noexcept { return m_cost; }
   // The deployed static mixture (offline), the proxy run's weights after each stage and the

@@ -1,7 +1,8 @@
 // dma/mixers/episode.hpp: run_episode(mixer, env, reward, run_seed) -> Trajectory: one deployment
 // of any Mixer on any Environment, with rewards, validating every mixture the mixer returns (the
 // error names the mixer and the stage). Also Schedule, a Mixer that replays an open-loop list of
-// mixtures (generators' schedules, the oracle's). Tested in tests/unit/mixers_episode.cpp.
+// mixtures (generators' schedules, the oracle's), and run_open_loop(): a run of an open-loop mixer
+// evaluated only after its last stage. Tested in tests/unit/mixers_baselines.cpp.
 #pragma once
 
 #include <string>
@@ -25,6 +26,7 @@ class Schedule {
                               "mixer '" + m_name + "' schedule stage " + std::to_string(t + 1));
   }
   Mixture next(const History& h) { return m_schedule[std::min(h.t(), m_schedule.size() - 1)]; }
+  [[nodiscard]] bool open_loop() const noexcept { return true; }  // never reads the feedback
   [[nodiscard]] std::string name() const { return m_name; }
   [[nodiscard]] const std::vector<Mixture>& schedule() const noexcept { return m_schedule; }
 
@@ -61,6 +63,40 @@ Trajectory run_episode(M& mixer, E& env, const R& reward, std::uint64_t run_seed
     tr.history.steps.push_back(std::move(s));
   }
   return tr;
+}
+
+// An environment that can train a stage without the per-stage evaluation (env::Cpt::train).
+template <class E>
+concept TrainsWithoutFeedback = requires(E& e, const Mixture& m) { e.train(m); };
+
+// One run of an open-loop mixer (is_open_loop) that is scored only at the end: on an environment
+// that TrainsWithoutFeedback every stage but the last skips the evaluation (its Step holds the
+// mixture and an empty Feedback); the last stage is a full env.step. Elsewhere every stage is an
+// env.step. Rewards are left at 0. The trained model is the one run_episode would train.
+template <Mixer M, Environment E>
+History run_open_loop(M& mixer, E& env, std::uint64_t run_seed) {
+  if (!is_open_loop(mixer)) fail("run_open_loop: mixer '", std::string(mixer.name()), "' reads the feedback");
+  History h;
+  h.initial = env.reset(run_seed);
+  h.spec = env.spec();
+  mixer.reset(h.spec);
+  const std::string who = "mixture from mixer '" + std::string(mixer.name()) + "'";
+  for (std::size_t t = 0; t < h.spec.stages; ++t) {
+    Mixture m = mixer.next(h);
+    space::validate_mixture(m, h.spec.num_domains(), who + " at stage " + std::to_string(t + 1));
+    Step s;
+    if constexpr (TrainsWithoutFeedback<E>) {
+      if (t + 1 < h.spec.stages)
+        env.train(m);
+      else
+        s.feedback = env.step(m);
+    } else {
+      s.feedback = env.step(m);
+    }
+    s.mixture = std::move(m);
+    h.steps.push_back(std::move(s));
+  }
+  return h;
 }
 
 }  // namespace dma::mixers

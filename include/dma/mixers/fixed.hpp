@@ -41,6 +41,7 @@ class FixedRatio {
   Mixture next(const History&) { return m_mix; }
   [[nodiscard]] std::string name() const { return m_name; }
   [[nodiscard]] double share() const noexcept { return m_share; }
+  [[nodiscard]] bool open_loop() const noexcept { return true; }  // never reads the feedback
 
  private:
   double m_share;

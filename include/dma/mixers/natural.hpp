@@ -65,6 +65,7 @@ class Natural {
     m_mix = natural_mixture(spec, sizes, m_temperature, "mixer '" + m_name + "'");
   }
   Mixture next(const History&) { return m_mix; }
+  [[nodiscard]] bool open_loop() const noexcept { return true; }  // never reads the feedback
   [[nodiscard]] std::string name() const { return m_name; }
   [[nodiscard]] const Mixture& mixture() const noexcept { return m_mix; }
 

@@ -1,6 +1,7 @@
 // dma/mixers/proxy.hpp: proxy runs, what the proxy-run-based baselines (RegMix, DoReMi) spend
 // before deployment: proxy_run() drives one fresh run of any dma::Environment with a mixture
-// rule and returns its History; ProxyCost adds up what those runs cost (runs, stages, tokens,
+// rule and returns its History (proxy_run_static: one constant mixture, evaluated only after the
+// last stage where the environment allows it); ProxyCost adds up what those runs cost (runs, stages, tokens,
 // FLOPs, seconds, from each run's cumulative Feedback), so that a driver can report a method's
 // cost next to its result (mixer.cost()). Tested through mixers_regmix.cpp and mixers_doremi.cpp.
 #pragma once
@@ -11,6 +12,7 @@
 
 #include "dma/core/concepts.hpp"
 #include "dma/core/config.hpp"
+#include "dma/mixers/episode.hpp"
 #include "dma/space/simplex.hpp"
 
 namespace dma::mixers {
@@ -58,6 +60,17 @@ History proxy_run(E& env, std::uint64_t run_seed, Rule&& rule, ProxyCost& cost, 
     s.mixture = std::move(m);
     h.steps.push_back(std::move(s));
   }
+  cost.add_run(h);
+  return h;
+}
+
+// A proxy run of one constant mixture, scored by its last feedback: open-loop, so an environment
+// that can train without the per-stage evaluation evaluates only after the last stage.
+template <Environment E>
+History proxy_run_static(E& env, std::uint64_t run_seed, const Mixture& m, ProxyCost& cost, const std::string& who) {
+  space::validate_mixture(m, env.spec().num_domains(), who + ": proxy mixture");
+  Schedule constant({m}, "constant proxy mixture");
+  History h = run_open_loop(constant, env, run_seed);
   cost.add_run(h);
   return h;
 }

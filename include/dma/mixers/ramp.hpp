@@ -41,6 +41,7 @@ class LinearRamp {
     return fixed_mixture(m_spec, ramp_share(m_start, m_end, h.t(), m_spec.stages));
   }
   [[nodiscard]] std::string name() const { return m_name; }
+  [[nodiscard]] bool open_loop() const noexcept { return true; }  // never reads the feedback
 
  private:
   double m_start, m_end;

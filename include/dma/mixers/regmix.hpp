@@ -117,8 +117,7 @@ class RegMix {
     for (std::size_t i = 0; i < m_opt.runs; ++i) {
       Env env = m_factory(i);
       Mixture m = sample(env.spec(), mix_rng);
-      runs.histories.push_back(proxy_run(env, run_rng.next_u64(), [&](const History&) { return m; }, runs.cost,
-                                         "mixer '" + m_name + "'"));
+      runs.histories.push_back(proxy_run_static(env, run_rng.next_u64(), m, runs.cost, "mixer '" + m_name + "'"));
       runs.mixes.push_back(std::move(m));
     }
     fit_from(std::move(runs));
@@ -209,6 +208,7 @@ class RegMix {
     }
   }
   Mixture next(const History&) { return m_mix; }
+  [[nodiscard]] bool open_loop() const noexcept { return true; }  // never reads the feedback
   [[nodiscard]] std::string name() const { return m_name; }
 
   // Predicted score of mixture m on `spec` (after fit()).

@@ -50,6 +50,7 @@ class Replay {
   Mixture next(const History&) { return m_mix; }
   [[nodiscard]] std::string name() const { return m_name; }
   [[nodiscard]] double ratio() const noexcept { return m_ratio; }
+  [[nodiscard]] bool open_loop() const noexcept { return true; }  // never reads the feedback
 
  private:
   double m_ratio;

@@ -13,6 +13,7 @@ class TargetOnly {
   void reset(const EpisodeSpec& spec) { m_mix = fixed_mixture(spec, 1.0); }
   Mixture next(const History&) { return m_mix; }
   [[nodiscard]] std::string name() const { return "target_only"; }
+  [[nodiscard]] bool open_loop() const noexcept { return true; }  // never reads the feedback
 
  private:
   Mixture m_mix;

@@ -12,6 +12,7 @@ class Uniform {
  public:
   void reset(const EpisodeSpec& spec) { m_d = spec.num_domains(); }
   Mixture next(const History&) { return space::uniform(m_d); }
+  [[nodiscard]] bool open_loop() const noexcept { return true; }  // never reads the feedback
   [[nodiscard]] std::string name() const { return "uniform"; }
 
  private:

@@ -33,6 +33,7 @@ class AnyMixer {
   void reset(const EpisodeSpec& spec) { m_impl->reset(spec); }
   Mixture next(const History& h) { return m_impl->next(h); }
   [[nodiscard]] std::string name() const { return m_label.empty() ? m_impl->name() : m_label; }
+  [[nodiscard]] bool open_loop() const { return m_impl->open_loop(); }
 
  private:
   struct Concept {
@@ -41,6 +42,7 @@ class AnyMixer {
     virtual void reset(const EpisodeSpec&) = 0;
     virtual Mixture next(const History&) = 0;
     virtual std::string name() const = 0;
+    virtual bool open_loop() const = 0;
   };
   template <class M>
   struct Model final : Concept {
@@ -49,6 +51,7 @@ class AnyMixer {
     void reset(const EpisodeSpec& s) override { m.reset(s); }
     Mixture next(const History& h) override { return m.next(h); }
     std::string name() const override { return std::string(m.name()); }
+    bool open_loop() const override { return is_open_loop(m); }
     M m;
   };
   std::unique_ptr<Concept> m_impl;

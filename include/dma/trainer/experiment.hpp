@@ -370,7 +370,7 @@ class Experiment {
       CptEnv e = collection_env(i + 1, 0.5, m_cfg.threads);
       mixers::ProxyCost c;
       const Mixture m = mixers::fixed_mixture(e.spec(), grid[g]);
-      runs[g][i] = mixers::proxy_run(e, 99 + i, [&](const History&) { return m; }, c, "static tuning");
+      runs[g][i] = mixers::proxy_run_static(e, 99 + i, m, c, "static tuning");
       run_tokens[k] = c.tokens;
     }, m_cfg.parallel);
     double tokens = 0;
@@ -559,7 +559,10 @@ class Experiment {
       if (std::filesystem::exists(f)) return RunRecord::from_json(load_json(f));
       const auto r0 = Clock::now();
       CptEnv env(world, inst);
-      const Trajectory tr = mixers::run_episode(m, env, reward::Balanced{}, 1000 + seed);
+      // An open-loop method (static shares, RegMix, offline DoReMi) is evaluated once, after its
+      // last stage: its final model is the same, its early stages have no per-stage scores.
+      const History hist = m.open_loop() ? mixers::run_open_loop(m, env, 1000 + seed)
+                                         : mixers::run_episode(m, env, reward::Balanced{}, 1000 + seed).history;
       RunRecord r;
       r.method = method;
       r.seed = seed;
@@ -568,7 +571,11 @@ class Experiment {
       for (std::size_t d = 0; d < spec.num_domains(); ++d)
         (spec.domains[d].field == Field::Source ? r.tokens_source : r.tokens_target) += double(env.domain_tokens(d));
       r.extra_tokens = extra;
-      for (const auto& st : tr.history.steps) {
+      for (const auto& st : hist.steps) {
+        if (st.feedback.loss.empty()) {  // trained without the per-stage evaluation
+          r.stages.push_back(Json{{"mixture", st.mixture}});
+          continue;
+        }
         double sa = 0, ta = 0, ns = 0, nt = 0;
         for (std::size_t d = 0; d < spec.num_domains(); ++d)
           (spec.domains[d].field == Field::Source ? (sa += scale_bpb(st.feedback.loss[d]), ns += 1)
