@@ -67,7 +67,7 @@ int main(int argc, char** argv) try {
   if (cfg.has("family")) suite.family = dma::env::SimFamily::from_json(cfg.json()["family"], cfg.source() + ":family");
   const dma::env::SimFamily& family = suite.family;
   auto make_env = [&](std::uint64_t seed) { return suite.make(seed); };
-  dma::Trainer<dma::space::RuntimeSpace, Env, Reward> trainer(make_env, Reward{});
+  dma::Trainer<Env, Reward> trainer(make_env, Reward{});
   const std::vector<std::uint64_t> train = suite.train_seeds(n_train);
 
   // ---- fitted once on the training instances, carried to every held-out instance -------------

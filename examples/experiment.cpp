@@ -9,9 +9,17 @@
 //
 // --preset NAME reads examples/presets/experiment-NAME.json (next to this source, or under
 // --presets DIR); any key of trainer/experiment_config.hpp can be overridden (dots for nesting).
+// `experiment_cuda` (CUDA builds) is this file with DMA_EXPERIMENT_CUDA: every CPT run is an
+// env::Cpt<backend::Cuda> on the one GPU, one run at a time; the rest is the same program.
 #include <dma/core/config.hpp>
 #include <dma/report/report.hpp>
 #include <dma/trainer/experiment.hpp>
+#if defined(DMA_EXPERIMENT_CUDA)
+#include <dma/backend/cuda/host.hpp>
+using Backend = dma::backend::Cuda;
+#else
+using Backend = dma::backend::Cpu;
+#endif
 
 #include <chrono>
 #include <cstdio>
@@ -44,9 +52,9 @@ int main(int argc, char** argv) try {
   if (cfg.data == "synthetic")
     data = std::make_unique<dma::trainer::SyntheticData>();
   else
-    data = std::make_unique<dma::trainer::ShardData>(cfg.shards, cfg.manifest, fs::path(out) / "spaces", cfg.kd_restarts,
-                                                     cfg.kd_seed);
-  dma::trainer::Experiment exp(cfg, out, std::move(data), !quiet);
+    data = std::make_unique<dma::trainer::ShardData>(cfg.shards, cfg.manifest, fs::path(out) / "spaces", cfg.kd.restarts,
+                                                     cfg.kd.seed);
+  dma::trainer::Experiment<Backend> exp(cfg, out, std::move(data), !quiet);
   const dma::Json res = exp.run();
   std::printf("experiment: wrote %s/results.json (%zu settings); phases (s): %s\n", out.c_str(),
               res["settings"].size(), exp.phases().dump().c_str());

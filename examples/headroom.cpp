@@ -109,16 +109,17 @@ int main(int argc, char** argv) try {
   for (const char* k : {"preset", "presets", "setting", "out", "headroom", "quiet"}) j.erase(k);
   j["preset"] = preset;
   const auto cfg = trainer::ExperimentConfig::from_json(j, file.string() + " + command line");
-  auto hc = trainer::HeadroomConfig::from_config(Config(hj, "headroom"));
-  hc.workers = hj.value("workers", cfg.parallel);
+  trainer::HeadroomConfig defaults;
+  defaults.workers = cfg.parallel;
+  auto hc = reflect::from_json(hj, "headroom", defaults);
 
   const auto defs = trainer::experiment_settings();
   auto it = std::find_if(defs.begin(), defs.end(), [&](const auto& s) { return s.name == setting; });
   if (it == defs.end()) fail("headroom: --setting '", setting, "': not a setting of the main job");
   const trainer::SettingDef s = *it;
   const double tw = hj.value("target_weight", cfg.target_weights.front());
-  auto data = std::make_unique<trainer::ShardData>(cfg.shards, cfg.manifest, fs::path("out") / "spaces", cfg.kd_restarts,
-                                                   cfg.kd_seed);
+  auto data = std::make_unique<trainer::ShardData>(cfg.shards, cfg.manifest, fs::path("out") / "spaces", cfg.kd.restarts,
+                                                   cfg.kd.seed);
   trainer::Experiment exp(cfg, out, std::move(data), true);
   const std::vector<std::size_t> pools = exp.setting_pools(s);
   const auto world = exp.make_world(s.space, s.base, s.target, tw, pools, cfg.threads);
@@ -128,9 +129,9 @@ int main(int argc, char** argv) try {
   std::vector<std::unique_ptr<trainer::BenchmarkSuite<>>> bench;
   for (std::size_t w = 0; w < hc.workers; ++w)
     bench.push_back(std::make_unique<trainer::BenchmarkSuite<>>(exp.data().per_source(), exp.base_sources(s.base), s.target,
-                                                                 wc.base.model, wc.eval, cfg.bench_windows,
-                                                                 cfg.bench_probe_items, cfg.threads,
-                                                                 cfg.bench_choice_items, cfg.bench_kinds));
+                                                                 wc.base.model, wc.eval, cfg.benchmark.windows,
+                                                                 cfg.benchmark.probe_items, cfg.threads,
+                                                                 cfg.benchmark.choice_items, cfg.benchmark.kinds));
   const trainer::RunScores base = bench[0]->evaluate(world->base().state.params.data());
   const auto info = bench[0]->benchmarks();
   for (std::size_t w = 1; w < bench.size(); ++w) (void)bench[w]->evaluate(world->base().state.params.data());
@@ -140,8 +141,8 @@ int main(int argc, char** argv) try {
 
   {
     const Json id{{"setting", setting}, {"world", std::to_string(world->fingerprint())}, {"target_weight", tw},
-                  {"benchmark", {{"windows", cfg.bench_windows}, {"probe_items", cfg.bench_probe_items},
-                                 {"choice_items", cfg.bench_choice_items}, {"kinds", cfg.bench_kinds}}}};
+                  {"benchmark", {{"windows", cfg.benchmark.windows}, {"probe_items", cfg.benchmark.probe_items},
+                                 {"choice_items", cfg.benchmark.choice_items}, {"kinds", cfg.benchmark.kinds}}}};
     const fs::path idf = out / "identity.json";
     if (fs::exists(idf)) {
       if (load_json(idf) != id)
@@ -159,7 +160,7 @@ int main(int argc, char** argv) try {
   }
 
   auto evaluate = [&](const trainer::HeadroomCandidate& c, std::uint64_t seed, std::size_t worker) {
-    const std::uint64_t inst = s.scarce ? trainer::Experiment::scarce_instance(*world, pools, std::size_t(seed)) : 0;
+    const std::uint64_t inst = s.scarce ? trainer::Experiment<>::scarce_instance(*world, pools, std::size_t(seed)) : 0;
     env::Cpt<> env(world, inst);
     env.reset(1000 + seed);
     for (double sh : c.shares) env.train(stage_mixture(world->data(), spec, sh, c.split));

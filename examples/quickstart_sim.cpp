@@ -25,7 +25,7 @@
 #include <dma/reward/balanced.hpp>
 #include <dma/rl/cql.hpp>
 #include <dma/rl/sft.hpp>
-#include <dma/space/runtime.hpp>
+#include <dma/rl/then.hpp>
 #include <dma/trainer/sim_suite.hpp>
 #include <dma/trainer/trainer.hpp>
 
@@ -65,15 +65,15 @@ int main(int argc, char** argv) try {
   const bool quiet = cfg.get<bool>("quiet", false);
   std::filesystem::create_directories(out);
 
-  using Space = dma::space::RuntimeSpace;
   using Env = dma::env::SimEnv;
   using Reward = dma::reward::Balanced;
+  using Learner = dma::rl::Then<dma::rl::Sft, dma::rl::Cql>;  // CQL warm-started by SFT [paper]
   // The instance suite shared with examples/baselines_sim.cpp (trainer/sim_suite.hpp).
   dma::trainer::SimSuite suite;
   if (cfg.has("family")) suite.family = dma::env::SimFamily::from_json(cfg.json()["family"], cfg.source() + ":family");
   const dma::env::SimFamily& family = suite.family;
   auto make_env = [&](std::uint64_t seed) { return suite.make(seed); };
-  dma::Trainer<Space, Env, Reward> trainer(make_env, Reward{});
+  dma::Trainer<Env, Reward, Learner> trainer(make_env, Reward{});
 
   // ---- collect -------------------------------------------------------------------------------
   auto t0 = Clock::now();
@@ -123,9 +123,12 @@ int main(int argc, char** argv) try {
   dma::agent::AgentConfig agent_cfg;
   agent_cfg.q_heads = cfg.get<int>("q_heads", agent_cfg.q_heads);
   dma::agent::Agent agent(agent_cfg, 1);
-  const dma::rl::LearnReport sft_report = dma::rl::Sft(sft_cfg).fit(data, agent);
-  const auto sft_agent = std::make_shared<const dma::agent::Agent>(agent);
-  const dma::rl::LearnReport cql_report = dma::rl::Cql(cql_cfg).fit(data, agent);
+  trainer.learner() = Learner(dma::rl::Sft(sft_cfg), dma::rl::Cql(cql_cfg));
+  std::shared_ptr<const dma::agent::Agent> sft_agent;
+  const auto reports = trainer.learn(data, agent, [&](const dma::agent::Agent& a) {
+    sft_agent = std::make_shared<const dma::agent::Agent>(a);  // the warm start, compared on its own
+  });
+  const dma::rl::LearnReport &sft_report = reports[0], &cql_report = reports[1];
   const auto cql_agent = std::make_shared<const dma::agent::Agent>(agent);
   std::printf("agent (%zu parameters): sft %.2f s (%zu updates), cql %.2f s (%zu updates)\n",
               agent.num_parameters(), sft_report.seconds, sft_report.updates, cql_report.seconds,

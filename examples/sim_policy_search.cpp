@@ -136,7 +136,7 @@ int main(int argc, char** argv) try {
   using Env = dma::env::SimEnv;
   using Reward = dma::reward::Balanced;
   dma::trainer::SimSuite suite;  // the instances of quickstart_sim (trainer/sim_suite.hpp)
-  dma::Trainer<dma::space::RuntimeSpace, Env, Reward> trainer([&](std::uint64_t s) { return suite.make(s); },
+  dma::Trainer<Env, Reward> trainer([&](std::uint64_t s) { return suite.make(s); },
                                                               Reward{});
   std::vector<Env> train;
   for (auto s : suite.train_seeds(n_train)) train.push_back(suite.make(s));

@@ -49,7 +49,7 @@ TEST_CASE("python client: torch CPT against serve_agent, tiny settings", "[serve
   // A small agent trained here (SFT on simulated trajectories, about a second).
   const dma::env::SimFamily fam{};
   auto make = [&](std::uint64_t seed) { return dma::env::SimEnv(fam, seed, 2 + seed % 3); };
-  dma::Trainer<dma::space::RuntimeSpace, dma::env::SimEnv, dma::reward::Balanced> tr(make, dma::reward::Balanced{});
+  dma::Trainer<dma::env::SimEnv, dma::reward::Balanced> tr(make, dma::reward::Balanced{});
   dma::collect::CollectOptions opt;
   opt.per_instance = 8;
   const auto traj = tr.collect(dma::collect::Mixed{}, {1, 2, 3, 4}, opt);

@@ -31,7 +31,7 @@ double field_share(const dma::Mixture& m, const dma::EpisodeSpec& spec, dma::Fie
 TEST_CASE("agent transfer: trained with D = 3, loaded, acts with D = 2, 5, 8 and 16", "[agent][cpu]") {
   const dma::env::SimFamily fam{};
   auto make = [&](std::uint64_t seed) { return dma::env::SimEnv(fam, seed, 3); };
-  dma::Trainer<dma::space::RuntimeSpace, dma::env::SimEnv, dma::reward::Balanced> tr(make, dma::reward::Balanced{});
+  dma::Trainer<dma::env::SimEnv, dma::reward::Balanced> tr(make, dma::reward::Balanced{});
   dma::collect::CollectOptions opt;
   opt.per_instance = 8;
   opt.prefix_stages = 3;

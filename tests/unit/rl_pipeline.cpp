@@ -21,7 +21,7 @@ namespace {
 std::vector<dma::Trajectory> sim_data(std::size_t instances = 6, std::size_t per_instance = 8) {
   const dma::env::SimFamily fam{};
   auto make = [&](std::uint64_t seed) { return dma::env::SimEnv(fam, seed, 2 + seed % 3); };
-  dma::Trainer<dma::space::RuntimeSpace, dma::env::SimEnv, dma::reward::Balanced> tr(make, dma::reward::Balanced{});
+  dma::Trainer<dma::env::SimEnv, dma::reward::Balanced> tr(make, dma::reward::Balanced{});
   std::vector<std::uint64_t> seeds;
   for (std::size_t i = 0; i < instances; ++i) seeds.push_back(100 + i);
   dma::collect::CollectOptions opt;

@@ -27,7 +27,7 @@ ResultRow row(const std::string& m, const std::string& g, std::uint64_t inst, do
   return r;
 }
 using Env = dma::env::SimEnv;
-using Tr = dma::Trainer<dma::space::RuntimeSpace, Env, dma::reward::Balanced>;
+using Tr = dma::Trainer<Env, dma::reward::Balanced>;
 Tr make_trainer() {
   return Tr([](std::uint64_t s) { return Env(dma::env::SimFamily{}, s, 2 + s % 3); });
 }

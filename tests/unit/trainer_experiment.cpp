@@ -70,7 +70,7 @@ TEST_CASE("experiment config: unknown keys and bad values are errors naming the 
   CHECK(mc.to_json()["benchmark"]["kinds"] == dma::Json{"choice"});
   const auto c = ExperimentConfig::from_json(dma::Json{{"seeds", 3}, {"baselines", {{"grid", 10}}}}, "p.json");
   CHECK(c.seeds == 3);
-  CHECK(c.grid == 10);
+  CHECK(c.baselines.grid == 10);
   CHECK(c.settings.size() == 7);
 }
 

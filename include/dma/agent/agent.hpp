@@ -20,6 +20,7 @@
 #include "dma/core/config.hpp"
 #include "dma/core/error.hpp"
 #include "dma/core/file_io.hpp"
+#include "dma/core/reflect.hpp"
 #include "dma/core/rng.hpp"
 #include "dma/core/types.hpp"
 #include "dma/space/simplex.hpp"
@@ -54,30 +55,19 @@ struct AgentConfig {
       fail("agent config: field 'sample_concentration' must be > 0, got ", sample_concentration);
     if (!(sample_floor >= 0)) fail("agent config: field 'sample_floor' must be >= 0");
   }
-  [[nodiscard]] Json to_json() const {
-    return Json{{"d_embed", d_embed},           {"enc_hidden", enc_hidden},
-                {"d_model", d_model},           {"heads", heads},
-                {"layers", layers},             {"d_ff", d_ff},
-                {"scorer_hidden", scorer_hidden}, {"q_hidden", q_hidden},
-                {"q_heads", q_heads},           {"sample_concentration", sample_concentration},
-                {"sample_floor", sample_floor}};
+  static constexpr auto fields() {
+    using namespace reflect;
+    return make_fields(field("d_embed", &AgentConfig::d_embed), field("enc_hidden", &AgentConfig::enc_hidden),
+                       field("d_model", &AgentConfig::d_model), field("heads", &AgentConfig::heads),
+                       field("layers", &AgentConfig::layers), field("d_ff", &AgentConfig::d_ff),
+                       field("scorer_hidden", &AgentConfig::scorer_hidden), field("q_hidden", &AgentConfig::q_hidden),
+                       field("q_heads", &AgentConfig::q_heads),
+                       field("sample_concentration", &AgentConfig::sample_concentration),
+                       field("sample_floor", &AgentConfig::sample_floor));
   }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
   static AgentConfig from_json(const Json& j, const std::string& source = "agent config") {
-    AgentConfig c;
-    Config cfg(j, source);
-    c.d_embed = cfg.get("d_embed", c.d_embed);
-    c.enc_hidden = cfg.get("enc_hidden", c.enc_hidden);
-    c.d_model = cfg.get("d_model", c.d_model);
-    c.heads = cfg.get("heads", c.heads);
-    c.layers = cfg.get("layers", c.layers);
-    c.d_ff = cfg.get("d_ff", c.d_ff);
-    c.scorer_hidden = cfg.get("scorer_hidden", c.scorer_hidden);
-    c.q_hidden = cfg.get("q_hidden", c.q_hidden);
-    c.q_heads = cfg.get("q_heads", c.q_heads);
-    c.sample_concentration = cfg.get("sample_concentration", c.sample_concentration);
-    c.sample_floor = cfg.get("sample_floor", c.sample_floor);
-    c.validate();
-    return c;
+    return reflect::from_json<AgentConfig>(j, source);
   }
 };
 

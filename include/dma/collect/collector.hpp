@@ -18,6 +18,7 @@
 #include "dma/collect/store.hpp"
 #include "dma/core/concepts.hpp"
 #include "dma/core/progress.hpp"
+#include "dma/mixers/episode.hpp"
 #include "dma/space/simplex.hpp"
 
 namespace dma::collect {
@@ -143,15 +144,7 @@ class Collector {
   template <class G>
   static Plan draw(const G& gen, const EpisodeSpec& spec, Rng& rng) { return draw_plan(gen, spec, spec.stages, rng); }
   void advance(Env& env, Trajectory& tr, const Mixture& m) {
-    const EpisodeSpec& spec = tr.history.spec;
-    space::validate_mixture(m, spec.num_domains(), "collect: generated mixture at stage " +
-                                                       std::to_string(tr.history.t() + 1));
-    Step s;
-    s.feedback = env.step(m);
-    s.reward = double(m_reward(tr.history.last(), s.feedback, m,
-                               RewardContext{tr.history.initial, spec, tr.history.t() + 1}));
-    s.mixture = m;
-    tr.history.steps.push_back(std::move(s));
+    mixers::step_stage(env, tr.history, m, "collect: generated mixture", m_reward);
     ++m_stats.env_stages;
   }
 

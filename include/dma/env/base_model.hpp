@@ -89,7 +89,7 @@ inline std::string base_model_key(const BaseModelConfig& cfg, const CptData& dat
 template <class B = backend::Cpu>
 model::TrainState<B> pretrain_base(const BaseModelConfig& cfg, const CptData& data, bool progress = true,
                                    Json* report = nullptr) {
-  cfg.validate("base model config");
+  reflect::validate(cfg, "base model config");
   const BaseSources src = resolve_base_sources(cfg, data);
   const std::size_t T = cfg.model.context, Bn = cfg.batch, steps = cfg.steps();
   std::vector<std::span<const Token>> spans;

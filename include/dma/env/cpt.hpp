@@ -59,7 +59,7 @@ class CptWorld {
   // `base_data` the domains the base model may pre-train on.
   static std::shared_ptr<const CptWorld> create(const CptConfig& cfg, const CptData& data, const CptData& base_data,
                                                 bool progress = true) {
-    cfg.validate("cpt config");
+    reflect::validate(cfg, "cpt config");
     // Before any allocation or pre-training: the base model, one run's state and its network.
     model::check_memory_budget(model::estimate_train_bytes(cfg.base.model, std::max(cfg.batch, cfg.eval.batch), cfg.threads) +
                                    12.0 * double(model::ParamLayout(cfg.base.model).total),

@@ -18,6 +18,7 @@
 
 #include "dma/core/config.hpp"
 #include "dma/core/error.hpp"
+#include "dma/core/reflect.hpp"
 #include "dma/model/config.hpp"
 #include "dma/model/optim.hpp"
 
@@ -47,10 +48,6 @@ inline std::string hex64(std::uint64_t v) {
   for (int i = 15; i >= 0; --i, v >>= 4) s[std::size_t(i)] = d[v & 15];
   return s;
 }
-inline Json adamw_json(const model::AdamWConfig& a) {
-  return Json{{"beta1", a.beta1}, {"beta2", a.beta2}, {"eps", a.eps}, {"weight_decay", a.weight_decay},
-              {"grad_clip", a.grad_clip}};
-}
 }  // namespace detail
 
 // A base model: the proxy pre-trained on a mixture of source domains only. Its identity (what the
@@ -77,37 +74,22 @@ struct BaseModelConfig {
   }
   // Identity of the base model (the cache key hashes this plus the data's fingerprint).
   [[nodiscard]] Json identity() const {
-    return Json{{"model", model.to_json()}, {"sources", sources}, {"weights", weights}, {"tokens", tokens},
-                {"batch", batch}, {"peak_lr", peak_lr}, {"warmup_frac", warmup_frac}, {"min_ratio", min_ratio},
-                {"adamw", detail::adamw_json(adamw)}, {"seed", seed}};
-  }
-  [[nodiscard]] Json to_json() const {
-    Json j = identity();
-    j["shards"] = shards.string();
-    j["cache_dir"] = cache_dir.string();
-    j["threads"] = threads;
+    Json j = to_json();
+    for (const char* k : {"shards", "cache_dir", "threads"}) j.erase(k);
     return j;
   }
-  static BaseModelConfig from_config(const Config& c) {
-    BaseModelConfig b;
-    if (c.has("model")) b.model = model::ModelConfig::from_config(c.sub("model"));
-    b.shards = c.get<std::string>("shards", "");
-    b.sources = c.get<std::vector<std::string>>("sources", {});
-    b.weights = c.get<std::vector<double>>("weights", {});
-    b.tokens = c.get<std::size_t>("tokens", b.tokens);
-    b.batch = c.get<std::size_t>("batch", b.batch);
-    b.peak_lr = c.get<float>("peak_lr", b.peak_lr);
-    b.warmup_frac = c.get<double>("warmup_frac", b.warmup_frac);
-    b.min_ratio = c.get<float>("min_ratio", b.min_ratio);
-    if (c.has("adamw")) b.adamw = model::AdamWConfig::from_config(c.sub("adamw"));
-    b.seed = c.get<std::uint64_t>("seed", b.seed);
-    b.cache_dir = c.get<std::string>("cache_dir", b.cache_dir.string());
-    b.threads = c.get<std::size_t>("threads", b.threads);
-    b.validate(c.source());
-    return b;
+  static constexpr auto fields() {
+    using namespace reflect;
+    using B = BaseModelConfig;
+    return make_fields(field("model", &B::model), field("shards", &B::shards), field("sources", &B::sources),
+                       field("weights", &B::weights), field("tokens", &B::tokens), field("batch", &B::batch),
+                       field("peak_lr", &B::peak_lr), field("warmup_frac", &B::warmup_frac),
+                       field("min_ratio", &B::min_ratio), field("adamw", &B::adamw), field("seed", &B::seed),
+                       field("cache_dir", &B::cache_dir), field("threads", &B::threads));
   }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
+  static BaseModelConfig from_config(const Config& c) { return reflect::from_json<BaseModelConfig>(c.json(), c.source()); }
   void validate(const std::string& source) const {
-    model.validate(source + ":model");
     if (batch == 0) fail(source, ": key 'batch': expected >= 1");
     if (tokens < batch * model.context)
       fail(source, ": key 'tokens': expected at least one batch (", batch * model.context, " tokens), got ", tokens);
@@ -138,37 +120,28 @@ struct CptEvalConfig {
   // per stage and in final_eval(); 0 = none, else >= 4.
   std::size_t choice_items = 0, final_choice_items = 0;
 
-  [[nodiscard]] Json to_json() const {
-    Json j{{"windows", windows}, {"probe_items", probe_items}, {"probe_context_bytes", probe_context_bytes},
-           {"probe_answer_bytes", probe_answer_bytes}, {"answer_marker", answer_marker}, {"batch", batch},
-           {"final_windows", final_windows}, {"final_probe_items", final_probe_items},
-           {"final_exact_items", final_exact_items}, {"exact_max_bytes", exact_max_bytes}};
-    // Written only when set, so that the fingerprints of earlier configs hold.
-    if (choice_items != 0) j["choice_items"] = choice_items;
-    if (final_choice_items != 0) j["final_choice_items"] = final_choice_items;
-    return j;
+  static constexpr auto fields() {
+    using namespace reflect;
+    using E = CptEvalConfig;
+    return make_fields(field("windows", &E::windows), field("probe_items", &E::probe_items),
+                       field("probe_context_bytes", &E::probe_context_bytes),
+                       field("probe_answer_bytes", &E::probe_answer_bytes), field("answer_marker", &E::answer_marker),
+                       field("batch", &E::batch), field("final_windows", &E::final_windows),
+                       field("final_probe_items", &E::final_probe_items),
+                       field("final_exact_items", &E::final_exact_items), field("exact_max_bytes", &E::exact_max_bytes),
+                       // Written only when set, so that the fingerprints of earlier configs hold.
+                       field("choice_items", &E::choice_items).omit_default<E>(),
+                       field("final_choice_items", &E::final_choice_items).omit_default<E>());
   }
-  static CptEvalConfig from_config(const Config& c) {
-    CptEvalConfig e;
-    e.windows = c.get<std::size_t>("windows", e.windows);
-    e.probe_items = c.get<std::size_t>("probe_items", e.probe_items);
-    e.probe_context_bytes = c.get<std::size_t>("probe_context_bytes", e.probe_context_bytes);
-    e.probe_answer_bytes = c.get<std::size_t>("probe_answer_bytes", e.probe_answer_bytes);
-    e.answer_marker = c.get<std::string>("answer_marker", e.answer_marker);
-    e.batch = c.get<std::size_t>("batch", e.batch);
-    e.final_windows = c.get<std::size_t>("final_windows", e.final_windows);
-    e.final_probe_items = c.get<std::size_t>("final_probe_items", e.final_probe_items);
-    e.final_exact_items = c.get<std::size_t>("final_exact_items", e.final_exact_items);
-    e.exact_max_bytes = c.get<std::size_t>("exact_max_bytes", e.exact_max_bytes);
-    e.choice_items = c.get<std::size_t>("choice_items", e.choice_items);
-    e.final_choice_items = c.get<std::size_t>("final_choice_items", e.final_choice_items);
-    for (auto [k, v] : {std::pair{"choice_items", e.choice_items}, std::pair{"final_choice_items", e.final_choice_items}})
-      if (v != 0 && v < 4) fail(c.source(), ": key '", k, "': expected 0 or >= 4 (four choices per item), got ", v);
-    if (e.windows == 0) fail(c.source(), ": key 'windows': expected >= 1");
-    if (e.batch == 0) fail(c.source(), ": key 'batch': expected >= 1");
-    if (e.probe_answer_bytes == 0) fail(c.source(), ": key 'probe_answer_bytes': expected >= 1");
-    return e;
+  void validate(const std::string& source) const {
+    for (auto [k, v] : {std::pair{"choice_items", choice_items}, std::pair{"final_choice_items", final_choice_items}})
+      if (v != 0 && v < 4) fail(source, ": key '", k, "': expected 0 or >= 4 (four choices per item), got ", v);
+    if (windows == 0) fail(source, ": key 'windows': expected >= 1");
+    if (batch == 0) fail(source, ": key 'batch': expected >= 1");
+    if (probe_answer_bytes == 0) fail(source, ": key 'probe_answer_bytes': expected >= 1");
   }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
+  static CptEvalConfig from_config(const Config& c) { return reflect::from_json<CptEvalConfig>(c.json(), c.source()); }
 };
 
 // One CPT environment: which domains, which base model, how each stage trains, what is evaluated,
@@ -220,21 +193,24 @@ struct CptConfig {
     return (total_steps() - decay_steps()) / per;
   }
 
-  [[nodiscard]] Json to_json() const {
-    Json pools = Json::object();
-    for (const auto& [k, v] : pool_tokens) pools[k] = v;
-    Json j{{"shards", shards.string()}, {"domains", domains}, {"base", base.to_json()},
-                {"stages", stages}, {"tokens_per_stage", tokens_per_stage}, {"batch", batch},
-                {"peak_lr", peak_lr}, {"start_lr", start_lr}, {"warmup_frac", warmup_frac},
-                {"min_ratio", min_ratio}, {"adamw", detail::adamw_json(adamw)}, {"threads", threads},
-                {"target_weight", target_weight}, {"pool_tokens", pools},
-                {"target_pool_choices", target_pool_choices},
-                {"max_epochs", std::isinf(max_epochs) ? Json("inf") : Json(max_epochs)},
-                {"eval", eval.to_json()}, {"memory_budget_mb", memory_budget_mb}};
-    // Written only when not the default, so that the fingerprints of cosine worlds stay as they were.
-    if (lr_schedule != "cosine") j["lr_schedule"] = lr_schedule, j["decay_frac"] = decay_frac;
-    return j;
+  static constexpr auto fields() {
+    using namespace reflect;
+    using K = CptConfig;
+    // lr_schedule and decay_frac are written only for a schedule other than cosine, so that the
+    // fingerprints of cosine worlds stay as they were.
+    auto not_cosine = [](const K& k) { return k.lr_schedule != "cosine"; };
+    return make_fields(field("shards", &K::shards), field("domains", &K::domains), field("base", &K::base),
+                       field("stages", &K::stages), field("tokens_per_stage", &K::tokens_per_stage),
+                       field("batch", &K::batch), field("peak_lr", &K::peak_lr), field("start_lr", &K::start_lr),
+                       field("warmup_frac", &K::warmup_frac), field("min_ratio", &K::min_ratio),
+                       field("lr_schedule", &K::lr_schedule).written_if(not_cosine),
+                       field("decay_frac", &K::decay_frac).written_if(not_cosine), field("adamw", &K::adamw),
+                       field("threads", &K::threads), field("target_weight", &K::target_weight),
+                       field("pool_tokens", &K::pool_tokens), field("target_pool_choices", &K::target_pool_choices),
+                       field("max_epochs", &K::max_epochs, InfOrNumber{}), field("eval", &K::eval),
+                       field("memory_budget_mb", &K::memory_budget_mb));
   }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
   // What changes the trajectories (the world fingerprint hashes this): everything but threads and
   // paths (the data enters through its own fingerprint).
   [[nodiscard]] Json identity() const {
@@ -246,47 +222,10 @@ struct CptConfig {
     return j;
   }
 
-  static CptConfig from_config(const Config& c) {
-    CptConfig k;
-    k.shards = c.get<std::string>("shards", "");
-    k.domains = c.get<std::vector<std::string>>("domains", {});
-    k.base = BaseModelConfig::from_config(c.sub("base"));
-    k.stages = c.get<std::size_t>("stages", k.stages);
-    k.tokens_per_stage = c.get<std::size_t>("tokens_per_stage", k.tokens_per_stage);
-    k.batch = c.get<std::size_t>("batch", k.batch);
-    k.peak_lr = c.get<float>("peak_lr", k.peak_lr);
-    k.start_lr = c.get<float>("start_lr", k.start_lr);
-    k.warmup_frac = c.get<double>("warmup_frac", k.warmup_frac);
-    k.min_ratio = c.get<float>("min_ratio", k.min_ratio);
-    k.lr_schedule = c.get<std::string>("lr_schedule", k.lr_schedule);
-    k.decay_frac = c.get<double>("decay_frac", k.decay_frac);
-    if (c.has("adamw")) k.adamw = model::AdamWConfig::from_config(c.sub("adamw"));
-    k.threads = c.get<std::size_t>("threads", k.threads);
-    k.target_weight = c.get<double>("target_weight", k.target_weight);
-    if (c.has("pool_tokens")) {
-      const Json& p = c.json()["pool_tokens"];
-      if (!p.is_object()) fail(c.source(), ": key 'pool_tokens': expected an object {domain: tokens}");
-      for (auto it = p.begin(); it != p.end(); ++it) {
-        if (!it.value().is_number_unsigned() && !(it.value().is_number_integer() && it.value().get<long long>() >= 0))
-          fail(c.source(), ": key 'pool_tokens.", it.key(), "': expected a non-negative integer");
-        k.pool_tokens[it.key()] = it.value().get<std::size_t>();
-      }
-    }
-    k.target_pool_choices = c.get<std::vector<std::size_t>>("target_pool_choices", {});
-    if (c.has("max_epochs")) {
-      const Json& m = c.json()["max_epochs"];
-      k.max_epochs = m.is_string() && m.get<std::string>() == "inf" ? std::numeric_limits<double>::infinity()
-                                                                    : c.get<double>("max_epochs", k.max_epochs);
-    }
-    k.eval = CptEvalConfig::from_config(c.sub("eval"));
-    k.memory_budget_mb = c.get<double>("memory_budget_mb", k.memory_budget_mb);
-    k.validate(c.source());
-    return k;
-  }
-  static CptConfig from_json(const Json& j, const std::string& source) { return from_config(Config(j, source)); }
+  static CptConfig from_config(const Config& c) { return reflect::from_json<CptConfig>(c.json(), c.source()); }
+  static CptConfig from_json(const Json& j, const std::string& source) { return reflect::from_json<CptConfig>(j, source); }
 
   void validate(const std::string& source) const {
-    base.validate(source + ":base");
     if (stages == 0) fail(source, ": key 'stages': expected >= 1");
     if (batch == 0) fail(source, ": key 'batch': expected >= 1");
     if (tokens_per_stage < batch * base.model.context)

@@ -52,14 +52,7 @@ History proxy_run(E& env, std::uint64_t run_seed, Rule&& rule, ProxyCost& cost, 
   History h;
   h.initial = env.reset(run_seed);
   h.spec = env.spec();
-  for (std::size_t t = 0; t < h.spec.stages; ++t) {
-    Mixture m = rule(static_cast<const History&>(h));
-    space::validate_mixture(m, h.spec.num_domains(), who + ": proxy mixture at stage " + std::to_string(t + 1));
-    Step s;
-    s.feedback = env.step(m);
-    s.mixture = std::move(m);
-    h.steps.push_back(std::move(s));
-  }
+  for (std::size_t t = 0; t < h.spec.stages; ++t) step_stage(env, h, rule(static_cast<const History&>(h)), who + ": proxy mixture");
   cost.add_run(h);
   return h;
 }

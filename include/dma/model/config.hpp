@@ -12,6 +12,7 @@
 
 #include "dma/core/config.hpp"
 #include "dma/core/error.hpp"
+#include "dma/core/reflect.hpp"
 
 namespace dma::model {
 
@@ -56,28 +57,19 @@ struct ModelConfig {
     if (hidden() == 0) fail(source, ": field 'mlp_ratio': gives an empty MLP");
   }
 
-  [[nodiscard]] Json to_json() const {
-    return Json{{"vocab", vocab},         {"d_model", d_model},   {"layers", layers},
-                {"heads", heads},         {"context", context},   {"mlp_hidden", hidden()},
-                {"tied_embeddings", tied_embeddings}, {"norm_eps", norm_eps},
-                {"rope_theta", rope_theta}};
+  // The JSON keys: mlp_ratio is read but not written (the derived hidden width is, as mlp_hidden).
+  static constexpr auto fields() {
+    using namespace reflect;
+    return make_fields(field("vocab", &ModelConfig::vocab), field("d_model", &ModelConfig::d_model),
+                       field("layers", &ModelConfig::layers), field("heads", &ModelConfig::heads),
+                       field("context", &ModelConfig::context), field("mlp_ratio", &ModelConfig::mlp_ratio).read_only(),
+                       field("mlp_hidden", &ModelConfig::mlp_hidden).written_as([](const ModelConfig& m) { return m.hidden(); }),
+                       field("tied_embeddings", &ModelConfig::tied_embeddings), field("norm_eps", &ModelConfig::norm_eps),
+                       field("rope_theta", &ModelConfig::rope_theta));
   }
-  // Reads the keys above from a Config (missing keys keep their defaults).
-  static ModelConfig from_config(const Config& c) {
-    ModelConfig m;
-    m.vocab = c.get<std::size_t>("vocab", m.vocab);
-    m.d_model = c.get<std::size_t>("d_model", m.d_model);
-    m.layers = c.get<std::size_t>("layers", m.layers);
-    m.heads = c.get<std::size_t>("heads", m.heads);
-    m.context = c.get<std::size_t>("context", m.context);
-    m.mlp_ratio = c.get<double>("mlp_ratio", m.mlp_ratio);
-    m.mlp_hidden = c.get<std::size_t>("mlp_hidden", m.mlp_hidden);
-    m.tied_embeddings = c.get<bool>("tied_embeddings", m.tied_embeddings);
-    m.norm_eps = c.get<float>("norm_eps", m.norm_eps);
-    m.rope_theta = c.get<float>("rope_theta", m.rope_theta);
-    m.validate(c.source());
-    return m;
-  }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
+  // Reads the keys above from a Config (missing keys keep their defaults; unknown keys are refused).
+  static ModelConfig from_config(const Config& c) { return reflect::from_json<ModelConfig>(c.json(), c.source()); }
   bool operator==(const ModelConfig& o) const {
     return vocab == o.vocab && d_model == o.d_model && layers == o.layers && heads == o.heads &&
            context == o.context && hidden() == o.hidden() && tied_embeddings == o.tied_embeddings &&

@@ -15,14 +15,11 @@ struct AdamWConfig {
   float weight_decay = 0.1f;  // on matrices only (ParamTensor::decay)
   float grad_clip = 1.0f;     // max global L2 norm; <= 0 disables clipping
 
-  static AdamWConfig from_config(const Config& c) {
-    AdamWConfig a;
-    a.beta1 = c.get<float>("beta1", a.beta1);
-    a.beta2 = c.get<float>("beta2", a.beta2);
-    a.eps = c.get<float>("eps", a.eps);
-    a.weight_decay = c.get<float>("weight_decay", a.weight_decay);
-    a.grad_clip = c.get<float>("grad_clip", a.grad_clip);
-    return a;
+  static constexpr auto fields() {
+    using namespace reflect;
+    return make_fields(field("beta1", &AdamWConfig::beta1), field("beta2", &AdamWConfig::beta2),
+                       field("eps", &AdamWConfig::eps), field("weight_decay", &AdamWConfig::weight_decay),
+                       field("grad_clip", &AdamWConfig::grad_clip));
   }
 };
 

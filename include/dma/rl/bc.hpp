@@ -23,12 +23,26 @@ struct BcConfig {
   double max_seconds = 0;
   std::uint64_t seed = 1;
   bool progress = false;
+
+  // The JSON keys (docs/AGENT.md); `progress` is a run-time switch, not configuration.
+  static constexpr auto fields() {
+    using namespace reflect;
+    return make_fields(field("epochs", &BcConfig::epochs), field("batch", &BcConfig::batch),
+                       field("lr", [](auto& c) -> auto& { return c.adam.lr; }),
+                       field("clip_norm", [](auto& c) -> auto& { return c.adam.clip_norm; }),
+                       field("refit_feature_norm", &BcConfig::refit_feature_norm),
+                       field("max_seconds", &BcConfig::max_seconds), field("seed", &BcConfig::seed));
+  }
+  void validate(const std::string& where) const {
+    if (epochs < 0 || batch <= 0) fail(where, ": epochs must be >= 0 and batch > 0");
+  }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
 };
 
 class Bc {
  public:
   explicit Bc(BcConfig cfg = {}) : m_cfg(cfg) {
-    if (m_cfg.epochs < 0 || m_cfg.batch <= 0) fail("bc config: epochs must be >= 0 and batch > 0");
+    m_cfg.validate("bc config");
   }
 
   LearnReport fit(const std::vector<Trajectory>& data, agent::Agent& a) const {

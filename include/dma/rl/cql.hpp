@@ -28,6 +28,7 @@
 #include "dma/agent/agent.hpp"
 #include "dma/core/concepts.hpp"
 #include "dma/core/progress.hpp"
+#include "dma/core/reflect.hpp"
 #include "dma/rl/dataset.hpp"
 #include "dma/rl/report.hpp"
 #include "dma/space/simplex.hpp"
@@ -81,34 +82,45 @@ struct CqlConfig {
   std::uint64_t seed = 2;
   bool progress = false;
 
-  [[nodiscard]] Json to_json() const {
-    return Json{{"discount", discount}, {"epochs", epochs}, {"batch", batch},
-                {"critic_lr", critic_adam.lr}, {"actor_lr", actor_adam.lr}, {"tau", tau},
-                {"mc_mix", mc_mix},
-                {"alpha", alpha}, {"temperature", temperature},
-                {"policy_samples", policy_samples}, {"random_samples", random_samples},
-                {"random_concentration", random_concentration}, {"warmup_epochs", warmup_epochs},
-                {"actor_every", actor_every}, {"q_weight", q_weight}, {"bc_weight", bc_weight},
-                {"actor", actor == ActorMode::Td3Bc ? "td3bc" : "awr"}, {"awr_beta", awr_beta},
-                {"awr_max_weight", awr_max_weight}, {"awr_weight", awr_weight},
-                {"bc_target", bc_target == BcTarget::WarmStart ? "warm_start" : "dataset"},
-                {"normalize_rewards", normalize_rewards}, {"seed", seed}};
+  // The JSON keys (docs/AGENT.md); `progress` is a run-time switch, not configuration.
+  static constexpr auto fields() {
+    using namespace reflect;
+    return make_fields(
+        field("discount", &CqlConfig::discount), field("epochs", &CqlConfig::epochs), field("batch", &CqlConfig::batch),
+        field("critic_lr", [](auto& c) -> auto& { return c.critic_adam.lr; }),
+        field("actor_lr", [](auto& c) -> auto& { return c.actor_adam.lr; }),
+        field("critic_clip_norm", [](auto& c) -> auto& { return c.critic_adam.clip_norm; }),
+        field("actor_clip_norm", [](auto& c) -> auto& { return c.actor_adam.clip_norm; }),
+        field("tau", &CqlConfig::tau), field("mc_mix", &CqlConfig::mc_mix), field("alpha", &CqlConfig::alpha),
+        field("temperature", &CqlConfig::temperature), field("policy_samples", &CqlConfig::policy_samples),
+        field("random_samples", &CqlConfig::random_samples),
+        field("random_concentration", &CqlConfig::random_concentration),
+        field("warmup_epochs", &CqlConfig::warmup_epochs), field("actor_every", &CqlConfig::actor_every),
+        field("q_weight", &CqlConfig::q_weight), field("bc_weight", &CqlConfig::bc_weight),
+        field("actor", &CqlConfig::actor, one_of<ActorMode>(std::pair{ActorMode::Td3Bc, "td3bc"}, std::pair{ActorMode::Awr, "awr"})),
+        field("awr_beta", &CqlConfig::awr_beta), field("awr_max_weight", &CqlConfig::awr_max_weight),
+        field("awr_weight", &CqlConfig::awr_weight),
+        field("bc_target", &CqlConfig::bc_target,
+              one_of<BcTarget>(std::pair{BcTarget::WarmStart, "warm_start"}, std::pair{BcTarget::Dataset, "dataset"})),
+        field("normalize_rewards", &CqlConfig::normalize_rewards),
+        field("refit_feature_norm", &CqlConfig::refit_feature_norm), field("max_seconds", &CqlConfig::max_seconds),
+        field("seed", &CqlConfig::seed));
   }
+  void validate(const std::string& where) const {
+    if (epochs < 0 || batch <= 0 || actor_every <= 0) fail(where, ": epochs must be >= 0, batch and actor_every > 0");
+    if (alpha < 0 || !(temperature > 0) || policy_samples < 0 || random_samples < 0 ||
+        (alpha > 0 && policy_samples + random_samples == 0))
+      fail(where, ": need alpha >= 0, temperature > 0 and some sampled actions when alpha > 0");
+    if (!(discount >= 0 && discount <= 1)) fail(where, ": discount must be in [0, 1]");
+    if (!(tau > 0 && tau <= 1)) fail(where, ": tau must be in (0, 1]");
+    if (!(awr_beta > 0) || !(awr_max_weight > 0)) fail(where, ": awr_beta and awr_max_weight must be > 0");
+  }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
 };
 
 class Cql {
  public:
-  explicit Cql(CqlConfig cfg = {}) : m_cfg(cfg) {
-    if (m_cfg.epochs < 0 || m_cfg.batch <= 0 || m_cfg.actor_every <= 0)
-      fail("cql config: epochs must be >= 0, batch and actor_every > 0");
-    if (m_cfg.alpha < 0 || !(m_cfg.temperature > 0) || m_cfg.policy_samples < 0 ||
-        m_cfg.random_samples < 0 || (m_cfg.alpha > 0 && m_cfg.policy_samples + m_cfg.random_samples == 0))
-      fail("cql config: need alpha >= 0, temperature > 0 and some sampled actions when alpha > 0");
-    if (!(m_cfg.discount >= 0 && m_cfg.discount <= 1)) fail("cql config: discount must be in [0, 1]");
-    if (!(m_cfg.tau > 0 && m_cfg.tau <= 1)) fail("cql config: tau must be in (0, 1]");
-    if (!(m_cfg.awr_beta > 0) || !(m_cfg.awr_max_weight > 0))
-      fail("cql config: awr_beta and awr_max_weight must be > 0");
-  }
+  explicit Cql(CqlConfig cfg = {}) : m_cfg(cfg) { m_cfg.validate("cql config"); }
 
   LearnReport fit(const std::vector<Trajectory>& data, agent::Agent& a) const {
     using Clock = std::chrono::steady_clock;

@@ -19,6 +19,7 @@
 #include "dma/agent/agent.hpp"
 #include "dma/core/config.hpp"
 #include "dma/core/error.hpp"
+#include "dma/core/reflect.hpp"
 #include "dma/core/rng.hpp"
 #include "dma/core/types.hpp"
 #include "dma/reward/balanced.hpp"
@@ -27,6 +28,7 @@
 #include "dma/rl/cql.hpp"
 #include "dma/rl/dataset.hpp"
 #include "dma/rl/sft.hpp"
+#include "dma/rl/then.hpp"
 
 namespace dma::rl {
 
@@ -39,16 +41,12 @@ enum class PipelineLearner {
   BcCql,   // BC on all trajectories, then CQL from the BC agent
 };
 
-inline const char* to_string(PipelineLearner l) {
-  switch (l) {
-    case PipelineLearner::SftCql: return "sft+cql";
-    case PipelineLearner::Cql: return "cql";
-    case PipelineLearner::Sft: return "sft";
-    case PipelineLearner::Bc: return "bc";
-    case PipelineLearner::BcCql: return "bc+cql";
-  }
-  return "?";
-}
+// The learners' names in configs and reports.
+inline constexpr auto pipeline_learner_names = reflect::one_of<PipelineLearner>(
+    std::pair{PipelineLearner::SftCql, "sft+cql"}, std::pair{PipelineLearner::Cql, "cql"},
+    std::pair{PipelineLearner::Sft, "sft"}, std::pair{PipelineLearner::Bc, "bc"},
+    std::pair{PipelineLearner::BcCql, "bc+cql"});
+inline std::string to_string(PipelineLearner l) { return pipeline_learner_names.encode(l).get<std::string>(); }
 
 // How the rewards the learners see are made from the stored feedback.
 struct RewardRelabel {
@@ -60,6 +58,15 @@ struct RewardRelabel {
   // Non-empty: every trajectory is used once per weight, with spec.target_weight set to it and
   // its rewards recomputed, so one agent learns to serve several objective trade-offs.
   std::vector<double> target_weights;
+
+  static constexpr auto fields() {
+    using namespace reflect;
+    return make_fields(field("kind", &RewardRelabel::kind), field("worst_weight", &RewardRelabel::worst_weight),
+                       field("target_weights", &RewardRelabel::target_weights));
+  }
+  void validate(const std::string& where) const {
+    if (!(worst_weight >= 0 && worst_weight <= 1)) fail(where, ": field 'worst_weight' must be in [0, 1], got ", worst_weight);
+  }
 };
 
 struct PipelineConfig {
@@ -79,8 +86,22 @@ struct PipelineConfig {
     return c;
   }();
 
-  static PipelineConfig from_json(const Json& j, const std::string& source = "agent config");
-  [[nodiscard]] Json to_json() const;
+  static constexpr auto fields() {
+    using namespace reflect;
+    return make_fields(field("learner", &PipelineConfig::learner, pipeline_learner_names),
+                       field("seed", &PipelineConfig::seed), field("holdout_fraction", &PipelineConfig::holdout_fraction),
+                       field("reward", &PipelineConfig::reward), field("agent", &PipelineConfig::agent),
+                       field("sft", &PipelineConfig::sft), field("bc", &PipelineConfig::bc),
+                       field("cql", &PipelineConfig::cql));
+  }
+  void validate(const std::string& where) const {
+    if (!(holdout_fraction >= 0 && holdout_fraction < 1))
+      fail(where, ": field 'holdout_fraction' must be in [0, 1), got ", holdout_fraction);
+  }
+  static PipelineConfig from_json(const Json& j, const std::string& source = "agent config") {
+    return reflect::from_json<PipelineConfig>(j, source);
+  }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
 };
 
 struct TrainedAgents {
@@ -252,146 +273,32 @@ inline TrainedAgents train_agents(const std::vector<Trajectory>& data, const Pip
   rep["seconds"] = Json::object();
 
   agent::Agent a(cfg.agent, cfg.seed);
-  const bool warm_sft = cfg.learner == PipelineLearner::SftCql || cfg.learner == PipelineLearner::Sft;
-  const bool warm_bc = cfg.learner == PipelineLearner::Bc || cfg.learner == PipelineLearner::BcCql;
-  if (warm_sft || warm_bc) {
-    const LearnReport r = warm_sft ? Sft(cfg.sft).fit(train, a) : Bc(cfg.bc).fit(train, a);
-    rep["learners"][r.learner] = r.to_json();
-    rep["seconds"][r.learner] = r.seconds;
-    out.warm = a;
+  CqlConfig c = cfg.cql;
+  // Without a warm start there is nothing to refine: the BC term pulls to the data (TD3+BC).
+  if (cfg.learner == PipelineLearner::Cql) c.bc_target = BcTarget::Dataset;
+  auto keep_warm = [&](const agent::Agent& w) { out.warm = w; };
+  std::vector<LearnReport> reports;
+  switch (cfg.learner) {
+    case PipelineLearner::SftCql: reports = Then<Sft, Cql>(Sft(cfg.sft), Cql(c)).fit(train, a, keep_warm); break;
+    case PipelineLearner::BcCql: reports = Then<Bc, Cql>(Bc(cfg.bc), Cql(c)).fit(train, a, keep_warm); break;
+    case PipelineLearner::Sft: reports = {Sft(cfg.sft).fit(train, a)}, keep_warm(a); break;
+    case PipelineLearner::Bc: reports = {Bc(cfg.bc).fit(train, a)}, keep_warm(a); break;
+    case PipelineLearner::Cql: reports = {Cql(c).fit(train, a)}; break;
   }
   const bool run_cql = cfg.learner == PipelineLearner::SftCql || cfg.learner == PipelineLearner::Cql ||
                        cfg.learner == PipelineLearner::BcCql;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const std::string key = run_cql && i + 1 == reports.size() ? "cql" : reports[i].learner;
+    rep["learners"][key] = reports[i].to_json();
+    rep["seconds"][key] = reports[i].seconds;
+  }
   if (run_cql) {
-    CqlConfig c = cfg.cql;
-    // Without a warm start there is nothing to refine: the BC term pulls to the data (TD3+BC).
-    if (cfg.learner == PipelineLearner::Cql) c.bc_target = BcTarget::Dataset;
-    const LearnReport r = Cql(c).fit(train, a);
-    rep["learners"]["cql"] = r.to_json();
-    rep["seconds"]["cql"] = r.seconds;
     out.cql = a;
     rep["q_sanity"] = {{"held_out", q_sanity(a, held, c.discount)}, {"train", q_sanity(a, train, c.discount)}};
   }
   rep["parameters"] = a.num_parameters();
   rep["seconds"]["total"] = std::chrono::duration<double>(Clock::now() - t0).count();
   return out;
-}
-
-// ---- config ----------------------------------------------------------------------------------
-
-namespace detail {
-inline void check_keys(const Json& j, const std::set<std::string>& known, const std::string& where) {
-  if (!j.is_object()) fail(where, ": expected a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!known.count(it.key())) {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      fail(where, ": unknown key '", it.key(), "' (known: ", list, ")");
-    }
-}
-}  // namespace detail
-
-inline PipelineConfig PipelineConfig::from_json(const Json& j, const std::string& source) {
-  PipelineConfig p;
-  detail::check_keys(j, {"learner", "seed", "holdout_fraction", "reward", "agent", "sft", "bc", "cql"}, source);
-  const Config c(j, source);
-  const auto learner = c.get<std::string>("learner", to_string(p.learner));
-  bool found = false;
-  for (auto l : {PipelineLearner::SftCql, PipelineLearner::Cql, PipelineLearner::Sft, PipelineLearner::Bc,
-                 PipelineLearner::BcCql})
-    if (learner == to_string(l)) p.learner = l, found = true;
-  if (!found) fail(source, ": field 'learner': expected sft+cql, cql, sft, bc or bc+cql, got '", learner, "'");
-  p.seed = c.get("seed", p.seed);
-  p.holdout_fraction = c.get("holdout_fraction", p.holdout_fraction);
-  if (!(p.holdout_fraction >= 0 && p.holdout_fraction < 1))
-    fail(source, ": field 'holdout_fraction' must be in [0, 1), got ", p.holdout_fraction);
-
-  const Config r = c.sub("reward");
-  detail::check_keys(r.json(), {"kind", "worst_weight", "target_weights"}, source + ": reward");
-  p.reward.kind = r.get("kind", p.reward.kind);
-  p.reward.worst_weight = r.get("worst_weight", p.reward.worst_weight);
-  p.reward.target_weights = r.get("target_weights", p.reward.target_weights);
-  if (!(p.reward.worst_weight >= 0 && p.reward.worst_weight <= 1))
-    fail(source, ": field 'reward.worst_weight' must be in [0, 1], got ", p.reward.worst_weight);
-
-  if (c.has("agent")) p.agent = agent::AgentConfig::from_json(c.json()["agent"], source + ": agent");
-
-  const Config s = c.sub("sft");
-  detail::check_keys(s.json(), {"top_fraction", "per_instance", "epochs", "batch", "lr", "max_seconds", "seed"},
-                     source + ": sft");
-  p.sft.top_fraction = s.get("top_fraction", p.sft.top_fraction);
-  p.sft.per_instance = s.get("per_instance", p.sft.per_instance);
-  p.sft.epochs = s.get("epochs", p.sft.epochs);
-  p.sft.batch = s.get("batch", p.sft.batch);
-  p.sft.adam.lr = s.get("lr", p.sft.adam.lr);
-  p.sft.max_seconds = s.get("max_seconds", p.sft.max_seconds);
-  p.sft.seed = s.get("seed", p.sft.seed);
-
-  const Config b = c.sub("bc");
-  detail::check_keys(b.json(), {"epochs", "batch", "lr", "max_seconds", "seed"}, source + ": bc");
-  p.bc.epochs = b.get("epochs", p.bc.epochs);
-  p.bc.batch = b.get("batch", p.bc.batch);
-  p.bc.adam.lr = b.get("lr", p.bc.adam.lr);
-  p.bc.max_seconds = b.get("max_seconds", p.bc.max_seconds);
-  p.bc.seed = b.get("seed", p.bc.seed);
-
-  const Config q = c.sub("cql");
-  detail::check_keys(q.json(),
-                     {"discount", "epochs", "batch", "critic_lr", "actor_lr", "tau", "mc_mix", "alpha", "temperature",
-                      "policy_samples", "random_samples", "random_concentration", "warmup_epochs", "actor_every",
-                      "q_weight", "bc_weight", "actor", "awr_beta", "awr_max_weight", "awr_weight", "bc_target",
-                      "normalize_rewards", "max_seconds", "seed"},
-                     source + ": cql");
-  CqlConfig& k = p.cql;
-  k.discount = q.get("discount", k.discount);
-  k.epochs = q.get("epochs", k.epochs);
-  k.batch = q.get("batch", k.batch);
-  k.critic_adam.lr = q.get("critic_lr", k.critic_adam.lr);
-  k.actor_adam.lr = q.get("actor_lr", k.actor_adam.lr);
-  k.tau = q.get("tau", k.tau);
-  k.mc_mix = q.get("mc_mix", k.mc_mix);
-  k.alpha = q.get("alpha", k.alpha);
-  k.temperature = q.get("temperature", k.temperature);
-  k.policy_samples = q.get("policy_samples", k.policy_samples);
-  k.random_samples = q.get("random_samples", k.random_samples);
-  k.random_concentration = q.get("random_concentration", k.random_concentration);
-  k.warmup_epochs = q.get("warmup_epochs", k.warmup_epochs);
-  k.actor_every = q.get("actor_every", k.actor_every);
-  k.q_weight = q.get("q_weight", k.q_weight);
-  k.bc_weight = q.get("bc_weight", k.bc_weight);
-  const auto actor = q.get<std::string>("actor", "td3bc");
-  if (actor != "td3bc" && actor != "awr") fail(source, ": field 'cql.actor': expected td3bc or awr, got '", actor, "'");
-  k.actor = actor == "awr" ? ActorMode::Awr : ActorMode::Td3Bc;
-  k.awr_beta = q.get("awr_beta", k.awr_beta);
-  k.awr_max_weight = q.get("awr_max_weight", k.awr_max_weight);
-  k.awr_weight = q.get("awr_weight", k.awr_weight);
-  const auto bct = q.get<std::string>("bc_target", "warm_start");
-  if (bct != "warm_start" && bct != "dataset")
-    fail(source, ": field 'cql.bc_target': expected warm_start or dataset, got '", bct, "'");
-  k.bc_target = bct == "dataset" ? BcTarget::Dataset : BcTarget::WarmStart;
-  k.normalize_rewards = q.get("normalize_rewards", k.normalize_rewards);
-  k.max_seconds = q.get("max_seconds", k.max_seconds);
-  k.seed = q.get("seed", k.seed);
-  Cql{k};  // validates
-  Sft{p.sft};
-  Bc{p.bc};
-  return p;
-}
-
-inline Json PipelineConfig::to_json() const {
-  Json s = sft.to_json();
-  Json q = cql.to_json();
-  q["max_seconds"] = cql.max_seconds;
-  return Json{{"learner", to_string(learner)},
-              {"seed", seed},
-              {"holdout_fraction", holdout_fraction},
-              {"reward", {{"kind", reward.kind}, {"worst_weight", reward.worst_weight},
-                          {"target_weights", reward.target_weights}}},
-              {"agent", agent.to_json()},
-              {"sft", s},
-              {"bc", {{"epochs", bc.epochs}, {"batch", bc.batch}, {"lr", bc.adam.lr},
-                      {"max_seconds", bc.max_seconds}, {"seed", bc.seed}}},
-              {"cql", q}};
 }
 
 }  // namespace dma::rl

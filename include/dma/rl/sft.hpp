@@ -13,6 +13,7 @@
 #include "dma/agent/agent.hpp"
 #include "dma/core/concepts.hpp"
 #include "dma/core/progress.hpp"
+#include "dma/core/reflect.hpp"
 #include "dma/rl/dataset.hpp"
 #include "dma/rl/report.hpp"
 
@@ -29,17 +30,25 @@ struct SftConfig {
   std::uint64_t seed = 1;      // shuffling
   bool progress = false;
 
-  [[nodiscard]] Json to_json() const {
-    return Json{{"top_fraction", top_fraction}, {"per_instance", per_instance}, {"epochs", epochs},
-                {"batch", batch}, {"lr", adam.lr}, {"max_seconds", max_seconds}, {"seed", seed}};
+  // The JSON keys (docs/AGENT.md); `progress` is a run-time switch, not configuration.
+  static constexpr auto fields() {
+    using namespace reflect;
+    return make_fields(field("top_fraction", &SftConfig::top_fraction), field("per_instance", &SftConfig::per_instance),
+                       field("epochs", &SftConfig::epochs), field("batch", &SftConfig::batch),
+                       field("lr", [](auto& c) -> auto& { return c.adam.lr; }),
+                       field("clip_norm", [](auto& c) -> auto& { return c.adam.clip_norm; }),
+                       field("refit_feature_norm", &SftConfig::refit_feature_norm),
+                       field("max_seconds", &SftConfig::max_seconds), field("seed", &SftConfig::seed));
   }
+  void validate(const std::string& where) const {
+    if (epochs < 0 || batch <= 0) fail(where, ": epochs must be >= 0 and batch > 0");
+  }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
 };
 
 class Sft {
  public:
-  explicit Sft(SftConfig cfg = {}) : m_cfg(cfg) {
-    if (m_cfg.epochs < 0 || m_cfg.batch <= 0) fail("sft config: epochs must be >= 0 and batch > 0");
-  }
+  explicit Sft(SftConfig cfg = {}) : m_cfg(cfg) { m_cfg.validate("sft config"); }
 
   LearnReport fit(const std::vector<Trajectory>& data, agent::Agent& a) const {
     using Clock = std::chrono::steady_clock;

@@ -3,7 +3,8 @@
 // on 2-D and K-D instances with hidden target pools) -> the static share tuned once and RegMix fitted
 // once on the collection setting -> agents (SFT, then CQL) -> every method (mixers/registry.hpp +
 // the agents + the hindsight static grid) deployed on every setting x seed x target weight ->
-// OUT/results.json (schema dma.results/1, /work/notes "results_schema"). Every stage is a file
+// OUT/results.json (schema dma.results/1, docs/RESULTS_SCHEMA.md; assembled by
+// experiment_results.hpp; the settings table is experiment_config.hpp's). Every stage is a file
 // written atomically under OUT (stages/*.json, collection/, agents/, runs/<setting>/*.json,
 // settings/*.json); a rerun skips what is finished. Deployment runs (setting, seed) jobs `parallel` at a time.
 // Tested end to end in tests/integration/experiment_tiny.cpp (synthetic corpus).
@@ -32,6 +33,7 @@
 #include "dma/collect/store.hpp"
 #include "dma/core/config.hpp"
 #include "dma/core/error.hpp"
+#include "dma/core/parallel.hpp"
 #include "dma/core/progress.hpp"
 #include "dma/env/cpt.hpp"
 #include "dma/mixers/agent.hpp"
@@ -42,68 +44,25 @@
 #include "dma/rl/pipeline.hpp"
 #include "dma/trainer/experiment_config.hpp"
 #include "dma/trainer/experiment_data.hpp"
+#include "dma/trainer/experiment_results.hpp"
 #include "dma/trainer/experiment_scoring.hpp"
 
 namespace dma::trainer {
 
-using CptEnv = env::Cpt<backend::Cpu>;
-using CptWorldPtr = std::shared_ptr<const env::CptWorld<backend::Cpu>>;
-
-// One setting of the main job: which space, which base model, which target, hidden pools or not.
-struct SettingDef {
-  std::string name, title, kind, target;
-  std::string space;  // "2d", "kd", "kd_unseen", "sources"
-  std::string base;   // "main", "large", "alt"
-  bool scarce = false;
-};
-
-inline std::vector<SettingDef> experiment_settings() {
-  return {
-      {"in_dist_2d", "In-distribution, 2-D space (merged sources | math)", "in_distribution", "math", "2d", "main", false},
-      {"in_dist_kd", "In-distribution, K-D space (source clusters + math)", "in_distribution", "math", "kd", "main", false},
-      {"scarcity", "Hidden target scarcity (pool drawn per run, not told)", "scarcity", "math", "kd", "main", true},
-      {"unseen_model", "Unseen target model (larger, other depth and width)", "unseen_model", "math", "kd", "large", false},
-      {"unseen_source", "Unseen source field (base pre-trained on other sources)", "source_field", "math", "sources", "alt", false},
-      {"unseen_space", "Unseen domain space (K'-D clusters)", "domain_space", "math", "kd_unseen", "main", false},
-      {"code_target", "New target field: code (math-trained agent)", "new_target", "code", "kd", "main", false},
-  };
-}
-
-// One deployment run's outcome (before the target weight turns it into an objective).
-struct RunRecord {
-  std::string method;
-  std::uint64_t seed = 0;
-  double target_weight = -1;  // < 0: the run does not depend on the weight
-  std::vector<double> scores;
-  double tokens_source = 0, tokens_target = 0, extra_tokens = 0, wall_seconds = 0;
-  Json stages = Json::array();
-
-  [[nodiscard]] Json to_json() const {
-    return Json{{"method", method}, {"seed", seed}, {"target_weight", target_weight}, {"scores", scores},
-                {"tokens_source", tokens_source}, {"tokens_target", tokens_target}, {"extra_tokens", extra_tokens},
-                {"wall_seconds", wall_seconds}, {"stages", stages}};
-  }
-  static RunRecord from_json(const Json& j) {
-    RunRecord r;
-    r.method = j.at("method").get<std::string>();
-    r.seed = j.at("seed").get<std::uint64_t>();
-    r.target_weight = j.at("target_weight").get<double>();
-    r.scores = j.at("scores").get<std::vector<double>>();
-    r.tokens_source = j.at("tokens_source").get<double>();
-    r.tokens_target = j.at("tokens_target").get<double>();
-    r.extra_tokens = j.at("extra_tokens").get<double>();
-    r.wall_seconds = j.at("wall_seconds").get<double>();
-    r.stages = j.at("stages");
-    return r;
-  }
-};
-
+// The main job on backend B: every CPT run (collection, tuning, proxy runs, deployment) is an
+// env::Cpt<B>. On a device backend the runs share the one GPU, so they run one at a time.
+template <class B = backend::Cpu>
 class Experiment {
  public:
+  using CptEnv = env::Cpt<B>;
+  using CptWorld = env::CptWorld<B>;
+  using CptWorldPtr = std::shared_ptr<const CptWorld>;
+
   Experiment(ExperimentConfig cfg, std::filesystem::path out, std::unique_ptr<ExperimentData> data,
              bool progress = true)
       : m_cfg(std::move(cfg)), m_out(std::move(out)), m_data(std::move(data)), m_progress(progress) {
     if (!m_data) fail("experiment: no data provider");
+    if constexpr (B::is_device) m_cfg.parallel = 1;
   }
 
   // Runs (or resumes) every stage; returns results.json's content (also written to OUT).
@@ -185,8 +144,8 @@ class Experiment {
   }
   const env::CptData& space_data(const std::string& space) {
     if (space == "2d") return m_data->two_d(m_cfg.two_d_tokens_per_source);
-    if (space == "kd") return m_data->kd(m_cfg.kd_k);
-    if (space == "kd_unseen") return m_data->kd(m_cfg.kd_k_unseen);
+    if (space == "kd") return m_data->kd(m_cfg.kd.k);
+    if (space == "kd_unseen") return m_data->kd(m_cfg.kd.k_unseen);
     return m_data->per_source();
   }
   [[nodiscard]] std::vector<std::string> space_domains(const std::string& space, const env::CptData& d,
@@ -222,18 +181,18 @@ class Experiment {
   CptWorldPtr make_world(const std::string& space, const std::string& base, const std::string& target, double tw,
                          const std::vector<std::size_t>& pools, std::size_t threads) {
     const auto cc = cpt_config(space, base, target, tw, pools, threads);
-    return env::CptWorld<>::create(cc, space_data(space), m_data->per_source(), m_progress);
+    return CptWorld::create(cc, space_data(space), m_data->per_source(), m_progress);
   }
 
   // The hidden target pools a setting's instances draw from (empty: the whole target domain).
   [[nodiscard]] std::vector<std::size_t> setting_pools(const SettingDef& s) const {
-    if (s.scarce) return m_cfg.scarcity_pools;
+    if (s.scarce) return m_cfg.collection.scarcity_pools;
     if (m_cfg.target_pool != 0) return {m_cfg.target_pool};
     return {};
   }
   // Seed si of the scarcity setting: the first instance from 7001 + 1000 si whose hidden draw is
   // choices[si mod n], so that the seeds cover the pool sizes.
-  static std::uint64_t scarce_instance(const env::CptWorld<>& w, const std::vector<std::size_t>& choices, std::size_t si) {
+  static std::uint64_t scarce_instance(const CptWorld& w, const std::vector<std::size_t>& choices, std::size_t si) {
     if (choices.empty()) fail("experiment: the scarcity setting needs collection.scarcity_pools");
     const std::size_t want = choices[si % choices.size()];
     const EpisodeSpec spec = w.spec();
@@ -280,27 +239,7 @@ class Experiment {
 
   template <class T, class F>
   static void run_parallel(const std::vector<T>& items, F&& f, std::size_t workers) {
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr err;
-    std::mutex mu;
-    auto loop = [&] {
-      for (;;) {
-        const std::size_t i = next++;
-        if (i >= items.size()) return;
-        try {
-          f(items[i]);
-        } catch (...) {
-          std::lock_guard<std::mutex> g(mu);
-          if (!err) err = std::current_exception();
-          next = items.size();
-        }
-      }
-    };
-    std::vector<std::thread> ts;
-    for (std::size_t w = 1; w < std::min(workers, items.size()); ++w) ts.emplace_back(loop);
-    loop();
-    for (auto& t : ts) t.join();
-    if (err) std::rethrow_exception(err);
+    parallel_for(items.size(), workers, [&](std::size_t i, std::size_t) { f(items[i]); });
   }
 
   // ---- stage 2: collection -----------------------------------------------------------------------
@@ -308,7 +247,7 @@ class Experiment {
   CptEnv collection_env(std::uint64_t inst, double tw, std::size_t threads) {
     std::lock_guard<std::mutex> g(m_coll_mu);
     auto& w = (inst % 2 == 1) ? m_coll2d[tw] : m_collkd[tw];
-    if (!w) w = make_world(inst % 2 == 1 ? "2d" : "kd", "main", "math", tw, m_cfg.collection_pools, threads);
+    if (!w) w = make_world(inst % 2 == 1 ? "2d" : "kd", "main", "math", tw, m_cfg.collection.pools, threads);
     return CptEnv(w, inst);
   }
   void stage_collection() {
@@ -322,11 +261,11 @@ class Experiment {
       (void)collection_env(2, 0.5, 1);
       const CptWorldPtr w2 = m_coll2d[0.5], wk = m_collkd[0.5];
       collect::CampaignPlan plan;
-      plan.seed = m_cfg.collection_seed;
-      for (std::size_t i = 0; i < m_cfg.instances; ++i) plan.instances.push_back(i + 1);
-      plan.groups_per_instance = m_cfg.groups;
-      plan.branches = m_cfg.branches;
-      plan.prefix_stages = m_cfg.prefix_stages;
+      plan.seed = m_cfg.collection.seed;
+      for (std::size_t i = 0; i < m_cfg.collection.instances; ++i) plan.instances.push_back(i + 1);
+      plan.groups_per_instance = m_cfg.collection.groups;
+      plan.branches = m_cfg.collection.branches;
+      plan.prefix_stages = m_cfg.collection.prefix_stages;
       auto make = [w2, wk](std::uint64_t inst) { return CptEnv(inst % 2 == 1 ? w2 : wk, inst); };
       collect::Campaign<CptEnv, reward::Balanced, collect::Mixed> camp(
           plan, make, reward::Balanced{}, collect::Mixed{},
@@ -357,16 +296,16 @@ class Experiment {
       return;
     }
     log("stage 3/5: static share tuned once + RegMix fitted once on the collection setting");
-    const auto grid = mixers::share_grid(m_cfg.grid);
+    const auto grid = mixers::share_grid(m_cfg.baselines.grid);
     // The grid runs do not depend on the weight: run once (`parallel` at a time), score at every weight.
-    std::vector<std::vector<History>> runs(grid.size(), std::vector<History>(m_cfg.tune_instances));
-    std::vector<double> run_tokens(grid.size() * m_cfg.tune_instances, 0.0);
+    std::vector<std::vector<History>> runs(grid.size(), std::vector<History>(m_cfg.baselines.tune_instances));
+    std::vector<double> run_tokens(grid.size() * m_cfg.baselines.tune_instances, 0.0);
     std::vector<std::size_t> items(run_tokens.size());
     std::iota(items.begin(), items.end(), std::size_t{0});
     (void)collection_env(1, 0.5, m_cfg.threads);  // the worlds first, before any worker thread
     (void)collection_env(2, 0.5, m_cfg.threads);
     run_parallel(items, [&](std::size_t k) {
-      const std::size_t g = k / m_cfg.tune_instances, i = k % m_cfg.tune_instances;
+      const std::size_t g = k / m_cfg.baselines.tune_instances, i = k % m_cfg.baselines.tune_instances;
       CptEnv e = collection_env(i + 1, 0.5, m_cfg.threads);
       mixers::ProxyCost c;
       const Mixture m = mixers::fixed_mixture(e.spec(), grid[g]);
@@ -378,21 +317,16 @@ class Experiment {
     Json shares = Json::object();
     for (double tw : m_cfg.target_weights) {
       const auto t = mixers::tune_static_share(grid, [&](double s) {
-        const std::size_t g = std::size_t(std::lround(s * double(m_cfg.grid)));
+        const std::size_t g = std::size_t(std::lround(s * double(m_cfg.baselines.grid)));
         double v = 0;
         for (const auto& h : runs[g]) v += reward::balanced_level(h.last(), h.initial, tw);
         return v / double(runs[g].size());
       });
-      shares[wkey(tw)] = Json{{"share", t.share}, {"values", t.values}};
+      shares[weight_key(tw)] = Json{{"share", t.share}, {"values", t.values}};
     }
     m_tuning = Json{{"grid", grid}, {"static", shares}, {"static_tokens", tokens}, {"seconds", seconds_since(t0)}};
     save_json(p, m_tuning);
     m_phases["tuning"] = seconds_since(t0);
-  }
-  static std::string wkey(double tw) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%g", tw);
-    return b;
   }
 
   // RegMix fitted once on the collection setting (field-share features: it serves any space),
@@ -402,13 +336,13 @@ class Experiment {
     auto& slot = m_transfer[tw];
     if (slot) return slot;
     mixers::RegMixOptions o;
-    o.runs = m_cfg.regmix_transfer_runs;
+    o.runs = m_cfg.baselines.regmix_transfer_runs;
     o.seed = 101;
     o.features = mixers::RegMixFeatures::FieldShares;
-    const std::size_t n = std::max<std::size_t>(2, m_cfg.tune_instances);
+    const std::size_t n = std::max<std::size_t>(2, m_cfg.baselines.tune_instances);
     auto r = std::make_shared<mixers::RegMix<CptEnv>>(
         [this, n](std::size_t i) { return collection_env(i % n + 1, 0.5, m_cfg.threads); }, o, "regmix_transfer",
-        mixers::RegMix<CptEnv>::Prior{},
+        typename mixers::RegMix<CptEnv>::Prior{},
         [tw](const History& h) { return reward::balanced_level(h.last(), h.initial, tw); });
     // Its proxy runs (on the collection setting at weight 0.5) are the same for every weight: an
     // earlier weight's are re-scored.
@@ -438,9 +372,9 @@ class Experiment {
       pc.learner = rl::PipelineLearner::SftCql;
       pc.reward.kind = "balanced";
       pc.reward.target_weights = m_cfg.target_weights;
-      pc.holdout_fraction = m_cfg.agent_holdout;
-      pc.sft.epochs = m_cfg.sft_epochs;
-      pc.cql.epochs = m_cfg.cql_epochs;
+      pc.holdout_fraction = m_cfg.agents.holdout_fraction;
+      pc.sft.epochs = m_cfg.agents.sft_epochs;
+      pc.cql.epochs = m_cfg.agents.cql_epochs;
       pc.cql.warmup_epochs = std::min(pc.cql.warmup_epochs, pc.cql.epochs / 2);
       const rl::TrainedAgents ta = rl::train_agents(m_trajectories, pc);
       if (!ta.warm || !ta.cql) fail("experiment: train_agents did not return both the SFT and the CQL agent");
@@ -538,13 +472,13 @@ class Experiment {
     const EpisodeSpec spec = w0.spec();
     const auto mc = w0.config().base.model;
     env::CptEvalConfig ec = w0.config().eval;
-    BenchmarkSuite<> bench(m_data->per_source(), base_sources(s.base), s.target, mc, ec, m_cfg.bench_windows,
-                           m_cfg.bench_probe_items, threads, m_cfg.bench_choice_items, m_cfg.bench_kinds);
+    BenchmarkSuite<> bench(m_data->per_source(), base_sources(s.base), s.target, mc, ec, m_cfg.benchmark.windows,
+                           m_cfg.benchmark.probe_items, threads, m_cfg.benchmark.choice_items, m_cfg.benchmark.kinds);
     const RunScores base_scores = bench.evaluate(w0.base().state.params.data());
     const auto run_dir = m_out / "runs" / s.name;
     std::filesystem::create_directories(run_dir);
     std::vector<RunRecord> recs;
-    const auto grid = mixers::share_grid(m_cfg.grid);
+    const auto grid = mixers::share_grid(m_cfg.baselines.grid);
     const std::size_t per_seed = grid.size() + 14 * m_cfg.target_weights.size();
     Progress prog("  " + s.name + " seed " + std::to_string(si), per_seed, 5.0, m_progress);
     std::size_t n_done = 0;
@@ -552,7 +486,7 @@ class Experiment {
     auto deploy = [&](const std::string& method, double tw_tag, trainer::AnyMixer m, const CptWorldPtr& world,
                       std::uint64_t inst, std::uint64_t seed, double extra) {
       char fn[160];
-      std::snprintf(fn, sizeof fn, "%s-w%s-s%llu.json", method.c_str(), tw_tag < 0 ? "any" : wkey(tw_tag).c_str(),
+      std::snprintf(fn, sizeof fn, "%s-w%s-s%llu.json", method.c_str(), tw_tag < 0 ? "any" : weight_key(tw_tag).c_str(),
                     static_cast<unsigned long long>(seed));
       const auto f = run_dir / fn;
       prog.update(++n_done, method);
@@ -628,15 +562,15 @@ class Experiment {
       const CptWorldPtr world = worlds[wi];
       mixers::BaselineInputs<CptEnv> in;
       in.proxy_env = [world, inst] { return CptEnv(world, inst); };
-      in.static_share = m_tuning["static"][wkey(tw)]["share"].get<double>();
+      in.static_share = m_tuning["static"][weight_key(tw)]["share"].get<double>();
       in.regmix_transfer = regmix_transfer(tw);
-      in.regmix_runs = m_cfg.regmix_runs;
+      in.regmix_runs = m_cfg.baselines.regmix_runs;
       in.regmix_refit_runs = refit_runs;
       in.seed = seed + 1;
       in.weight_free = wi == 0;  // weight-free baselines run once, at the first weight
       for (auto& b : mixers::all_baselines(in)) {
         if (b.name == "static_tuned") {
-          const std::size_t g = std::size_t(std::lround(in.static_share * double(m_cfg.grid)));
+          const std::size_t g = std::size_t(std::lround(in.static_share * double(m_cfg.baselines.grid)));
           RunRecord r = grid_recs.at(g);
           r.method = "static_tuned";
           r.target_weight = tw;
@@ -707,7 +641,7 @@ class Experiment {
     cost["base_models"] = m_bases;
     cost["static_tuning"] = {{"tokens", m_tuning.value("static_tokens", 0.0)}};
     Json rt = Json::object();
-    for (const auto& [tw, c] : m_transfer_cost) rt[wkey(tw)] = c.to_json();
+    for (const auto& [tw, c] : m_transfer_cost) rt[weight_key(tw)] = c.to_json();
     cost["regmix_transfer_fit"] = rt;
     res["cost"] = cost;
     res["phases_seconds"] = m_phases;
@@ -715,153 +649,9 @@ class Experiment {
     for (const auto& s : experiment_settings()) {
       const auto p = m_out / "settings" / (s.name + ".json");
       if (!std::filesystem::exists(p)) continue;
-      res["settings"].push_back(setting_result(load_json(p)));
+      res["settings"].push_back(setting_result(load_json(p), m_cfg.target_weights));
     }
     return res;
-  }
-
-  Json setting_result(const Json& sj) {
-    std::vector<BenchmarkInfo> bi;
-    for (const auto& b : sj["benchmarks"])
-      bi.push_back({b["name"].get<std::string>(), b["field"].get<std::string>() == "target" ? Field::Target : Field::Source});
-    RunScores base{sj["base_scores"].get<std::vector<double>>()};
-    const auto grid = sj["grid"].get<std::vector<double>>();
-    Json out;
-    for (const char* k : {"name", "title", "kind", "target_field", "domains", "benchmarks", "stages"}) out[k] = sj[k];
-    out["pools_hidden"] = sj["pools"];
-    out["base_model"] = sj["base_model"];
-    out["params"] = sj["params"];
-    out["runs"] = Json::array();
-    std::vector<RunRecord> recs;
-    for (const auto& r : sj["records"]) recs.push_back(RunRecord::from_json(r));
-    // The hidden target pool of a run's seed (settings written before it was recorded: null).
-    auto pool_of = [&](std::uint64_t seed) -> Json {
-      const std::string k = std::to_string(seed);
-      return sj.contains("pools_drawn") && sj["pools_drawn"].contains(k) ? sj["pools_drawn"][k] : Json();
-    };
-    auto run_json = [&](const RunRecord& r, const std::string& method, double tw) {
-      RunScores sc{r.scores};
-      Json scores = Json::object();
-      for (std::size_t i = 0; i < bi.size() && i < r.scores.size(); ++i) scores[bi[i].name] = r.scores[i];
-      const std::size_t w = sc.worst_source(base, bi);
-      return Json{{"method", method}, {"seed", r.seed}, {"target_weight", tw}, {"scores", scores},
-                  {"avg", sc.avg(bi)}, {"var", sc.var(bi)},
-                  {"source_avg", RunScores::mean_of(r.scores, bi, Field::Source)},
-                  {"source_worst", w < r.scores.size() ? r.scores[w] : std::nan("")},
-                  {"source_worst_benchmark", w < bi.size() ? bi[w].name : ""},
-                  {"target_avg", RunScores::mean_of(r.scores, bi, Field::Target)},
-                  {"objective", sc.objective(base, bi, tw)},
-                  {"target_pool_tokens", pool_of(r.seed)},
-                  {"tokens", {{"source", r.tokens_source}, {"target", r.tokens_target}}},
-                  {"extra_tokens", r.extra_tokens}, {"wall_seconds", r.wall_seconds}, {"stages_detail", r.stages}};
-    };
-    Json hb = Json::object();
-    for (double tw : m_cfg.target_weights) {
-      // Every method's runs at this weight (weight-free runs count at every weight).
-      for (const auto& r : recs) {
-        if (r.method.rfind("grid_", 0) == 0) continue;
-        if (r.target_weight >= 0 && std::abs(r.target_weight - tw) > 1e-12) continue;
-        out["runs"].push_back(run_json(r, r.method, tw));
-      }
-      // hindsight_static: the grid share with the best mean objective over seeds, on this setting.
-      std::size_t best = 0;
-      double best_v = -1e300;
-      for (std::size_t g = 0; g < grid.size(); ++g) {
-        double v = 0, n = 0;
-        char nm[32];
-        std::snprintf(nm, sizeof nm, "grid_%.3f", grid[g]);
-        for (const auto& r : recs)
-          if (r.method == nm) v += RunScores{r.scores}.objective(base, bi, tw), n += 1;
-        if (n > 0 && v / n > best_v) best_v = v / n, best = g;
-      }
-      char nm[32];
-      std::snprintf(nm, sizeof nm, "grid_%.3f", grid[best]);
-      Mixture mix;
-      for (const auto& r : recs)
-        if (r.method == nm) {
-          RunRecord h = r;
-          h.extra_tokens = sj["grid_tokens_per_seed"].get<double>();
-          out["runs"].push_back(run_json(h, "hindsight_static", tw));
-          if (mix.empty() && !r.stages.empty()) mix = r.stages[0]["mixture"].get<Mixture>();
-        }
-      hb["target_weight_" + wkey(tw)] = Json{{"mixture", mix}, {"objective", best_v}, {"target_share", grid[best]}};
-    }
-    out["hindsight_best"] = hb;
-    out["summary"] = summarize(out["runs"]);
-    return out;
-  }
-
-  // Mean and sd over seeds per (method, weight); rank by objective (hindsight_static not ranked);
-  // regret = hindsight_static's objective mean - the method's.
-  Json summarize(const Json& runs) const {
-    struct Acc {
-      std::vector<double> avg, var, obj, extra;
-    };
-    std::map<std::pair<double, std::string>, Acc> acc;
-    for (const auto& r : runs) {
-      auto& a = acc[{r["target_weight"].get<double>(), r["method"].get<std::string>()}];
-      a.avg.push_back(r["avg"].get<double>());
-      a.var.push_back(r["var"].get<double>());
-      a.obj.push_back(r["objective"].get<double>());
-      a.extra.push_back(r["extra_tokens"].get<double>());
-    }
-    auto ms = [](const std::vector<double>& v) {
-      double m = 0, s = 0;
-      for (double x : v) m += x / double(v.size());
-      for (double x : v) s += (x - m) * (x - m);
-      return std::pair<double, double>{m, v.size() > 1 ? std::sqrt(s / double(v.size() - 1)) : 0.0};
-    };
-    Json out = Json::array();
-    for (double tw : m_cfg.target_weights) {
-      std::vector<std::pair<std::string, Json>> rows;
-      double ref = std::nan("");
-      for (const auto& [k, a] : acc) {
-        if (std::abs(k.first - tw) > 1e-12) continue;
-        const auto [am, as] = ms(a.avg);
-        const auto [om, os] = ms(a.obj);
-        if (k.second == "hindsight_static") ref = om;
-        rows.push_back({k.second, Json{{"method", k.second}, {"target_weight", tw}, {"seeds", a.avg.size()},
-                                       {"avg_mean", am}, {"avg_sd", as}, {"var_mean", ms(a.var).first},
-                                       {"objective_mean", om}, {"objective_sd", os},
-                                       {"extra_tokens", ms(a.extra).first}}});
-      }
-      for (auto& [name, j] : rows) {
-        int rank = 1;
-        if (name != "hindsight_static")
-          for (const auto& [n2, j2] : rows)
-            if (n2 != "hindsight_static" && j2["objective_mean"].get<double>() > j["objective_mean"].get<double>()) ++rank;
-        j["rank"] = name == "hindsight_static" ? Json(nullptr) : Json(rank);
-        j["regret"] = std::isfinite(ref) ? Json(ref - j["objective_mean"].get<double>()) : Json(nullptr);
-        out.push_back(j);
-      }
-    }
-    return out;
-  }
-
-  static std::string git_commit() {
-    std::string s;
-    if (FILE* f = ::popen("git rev-parse --short HEAD 2>/dev/null", "r")) {
-      char buf[64];
-      if (std::fgets(buf, sizeof buf, f)) s = buf;
-      ::pclose(f);
-    }
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    return s.empty() ? "unknown" : s;
-  }
-  static std::string machine() {
-    const unsigned n = std::thread::hardware_concurrency();
-    std::string cpu;
-    if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {
-      char line[256];
-      while (std::fgets(line, sizeof line, f))
-        if (std::string(line).rfind("model name", 0) == 0) {
-          cpu = std::string(line).substr(std::string(line).find(':') + 2);
-          break;
-        }
-      std::fclose(f);
-    }
-    while (!cpu.empty() && cpu.back() == '\n') cpu.pop_back();
-    return std::to_string(n) + " cores" + (cpu.empty() ? "" : ", " + cpu);
   }
 
   ExperimentConfig m_cfg;

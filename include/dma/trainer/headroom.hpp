@@ -33,7 +33,9 @@
 
 #include "dma/core/config.hpp"
 #include "dma/core/error.hpp"
+#include "dma/core/parallel.hpp"
 #include "dma/core/progress.hpp"
+#include "dma/core/reflect.hpp"
 #include "dma/core/rng.hpp"
 
 namespace dma::trainer {
@@ -72,34 +74,20 @@ struct HeadroomConfig {
   bool pulses = true;               // (d): one-stage pulses at the first, middle, last stable and last stage
   std::size_t workers = 2;
 
-  [[nodiscard]] Json to_json() const {
-    return Json{{"grid", grid}, {"splits", splits}, {"search_seeds", search_seeds}, {"family_seeds", family_seeds},
-                {"cem_iterations", cem_iterations}, {"cem_population", cem_population}, {"cem_elite", cem_elite},
-                {"cem_knots", cem_knots}, {"cem_seeds", cem_seeds}, {"cem_init_sd", cem_init_sd},
-                {"finalists", finalists}, {"fresh_seeds", fresh_seeds}, {"fresh_base", fresh_base}, {"seed", seed},
-                {"pulses", pulses}};
+  static constexpr auto fields() {
+    using namespace reflect;
+    using H = HeadroomConfig;
+    return make_fields(field("grid", &H::grid), field("splits", &H::splits), field("search_seeds", &H::search_seeds),
+                       field("family_seeds", &H::family_seeds), field("cem_iterations", &H::cem_iterations),
+                       field("cem_population", &H::cem_population), field("cem_elite", &H::cem_elite),
+                       field("cem_knots", &H::cem_knots), field("cem_seeds", &H::cem_seeds),
+                       field("cem_init_sd", &H::cem_init_sd), field("finalists", &H::finalists),
+                       field("fresh_seeds", &H::fresh_seeds), field("fresh_base", &H::fresh_base),
+                       field("seed", &H::seed), field("pulses", &H::pulses), field("workers", &H::workers).read_only(),
+                       ignored("target_weight"));  // the objective's weight: examples/headroom.cpp reads it
   }
-  static HeadroomConfig from_config(const Config& c) {
-    HeadroomConfig h;
-    h.grid = c.get<std::vector<double>>("grid", h.grid);
-    h.splits = c.get<std::vector<std::string>>("splits", h.splits);
-    h.search_seeds = c.get<std::size_t>("search_seeds", h.search_seeds);
-    h.family_seeds = c.get<std::size_t>("family_seeds", h.family_seeds);
-    h.cem_iterations = c.get<std::size_t>("cem_iterations", h.cem_iterations);
-    h.cem_population = c.get<std::size_t>("cem_population", h.cem_population);
-    h.cem_elite = c.get<std::size_t>("cem_elite", h.cem_elite);
-    h.cem_knots = c.get<std::size_t>("cem_knots", h.cem_knots);
-    h.cem_seeds = c.get<std::size_t>("cem_seeds", h.cem_seeds);
-    h.cem_init_sd = c.get<double>("cem_init_sd", h.cem_init_sd);
-    h.finalists = c.get<std::size_t>("finalists", h.finalists);
-    h.fresh_seeds = c.get<std::size_t>("fresh_seeds", h.fresh_seeds);
-    h.fresh_base = c.get<std::uint64_t>("fresh_base", h.fresh_base);
-    h.seed = c.get<std::uint64_t>("seed", h.seed);
-    h.pulses = c.get<bool>("pulses", h.pulses);
-    h.workers = c.get<std::size_t>("workers", h.workers);
-    h.validate(c.source());
-    return h;
-  }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
+  static HeadroomConfig from_config(const Config& c) { return reflect::from_json<HeadroomConfig>(c.json(), c.source()); }
   void validate(const std::string& src) const {
     if (grid.size() < 2) fail(src, ": key 'grid': expected at least 2 static shares");
     for (double g : grid)
@@ -280,37 +268,21 @@ Json measure_headroom(const HeadroomConfig& cfg, std::size_t stages, std::size_t
         if (!done.count(cands[i].key() + "|" + std::to_string(s))) todo.push_back({i, s});
       }
     Progress prog("headroom " + label, todo.size(), 5.0, progress && !todo.empty());
-    std::atomic<std::size_t> next{0}, finished{0};
-    std::exception_ptr err;
-    auto loop = [&](std::size_t worker) {
-      for (;;) {
-        const std::size_t k = next++;
-        if (k >= todo.size()) return;
-        try {
-          const auto& c = cands[todo[k].first];
-          const auto t0 = std::chrono::steady_clock::now();
-          const double v = evaluate(c, todo[k].second, worker);
-          const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          if (!std::isfinite(v)) fail("headroom: candidate '", c.name, "' seed ", todo[k].second, ": objective ", v);
-          std::lock_guard<std::mutex> g(mu);
-          done[c.key() + "|" + std::to_string(todo[k].second)] = v;
-          ++runs_new;
-          seconds_new += sec;
-          if (log) log << Json{{"key", c.key()}, {"seed", todo[k].second}, {"objective", v}, {"name", c.name},
-                               {"seconds", sec}}.dump() << "\n" << std::flush;
-          prog.update(++finished, c.name);
-        } catch (...) {
-          std::lock_guard<std::mutex> g(mu);
-          if (!err) err = std::current_exception();
-          next = todo.size();
-        }
-      }
-    };
-    std::vector<std::thread> ts;
-    for (std::size_t w = 1; w < std::min(cfg.workers, todo.size()); ++w) ts.emplace_back(loop, w);
-    loop(0);
-    for (auto& t : ts) t.join();
-    if (err) std::rethrow_exception(err);
+    std::atomic<std::size_t> finished{0};
+    parallel_for(todo.size(), cfg.workers, [&](std::size_t k, std::size_t worker) {
+      const auto& c = cands[todo[k].first];
+      const auto t0 = std::chrono::steady_clock::now();
+      const double v = evaluate(c, todo[k].second, worker);
+      const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (!std::isfinite(v)) fail("headroom: candidate '", c.name, "' seed ", todo[k].second, ": objective ", v);
+      std::lock_guard<std::mutex> g(mu);
+      done[c.key() + "|" + std::to_string(todo[k].second)] = v;
+      ++runs_new;
+      seconds_new += sec;
+      if (log) log << Json{{"key", c.key()}, {"seed", todo[k].second}, {"objective", v}, {"name", c.name},
+                           {"seconds", sec}}.dump() << "\n" << std::flush;
+      prog.update(++finished, c.name);
+    });
   };
   auto values = [&](const HeadroomCandidate& c, const std::vector<std::uint64_t>& seeds) {
     std::vector<double> v;

@@ -1,16 +1,19 @@
-// dma/trainer/trainer.hpp: Trainer<Space, Env, Reward, Learner, Backend>, the composition of the
-// policies (docs/ARCHITECTURE.md): collect (generators x environments -> trajectories), learn
-// (the Learner fits an agent), compare (every method deployed on held-out instances and run
-// seeds -> ResultsTable, with an optional per-instance oracle). Each template argument is checked
-// by a static_assert that names the concept it violates (tests/compile/trainer_*_fail.cpp).
-// Tested in tests/unit/trainer_compare.cpp and tests/integration/quickstart_sim.cpp.
+// dma/trainer/trainer.hpp: Trainer<Env, Reward, Learner>, the composition of the policies
+// (docs/ARCHITECTURE.md): collect (generators x environments -> trajectories), learn (the
+// Learner fits an agent; learners compose as types, e.g. rl::Then<rl::Sft, rl::Cql>), compare
+// (every method deployed on held-out instances and run seeds -> ResultsTable, with optional
+// per-instance columns such as the oracle), and run(): the three in one call. The domain space is
+// the environment's (Env::spec()), and so is the tensor backend (env::Cpt<backend::Cuda> runs its
+// model on the GPU): neither is a parameter of its own. Each template argument is checked by a
+// static_assert that names the concept it violates (tests/compile/trainer_*_fail.cpp).
+// Tested in tests/unit/trainer_compare.cpp, tests/unit/trainer_compose.cpp (a custom environment,
+// reward and learner) and tests/integration/quickstart_sim.cpp.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "dma/backend/tags.hpp"
 #include "dma/collect/collector.hpp"
 #include "dma/core/concepts.hpp"
 #include "dma/core/progress.hpp"
@@ -35,12 +38,31 @@ struct Instance {
   std::string group;
 };
 
-template <class Space, class Env, class R, class L = NoLearner, class B = backend::Cpu>
+// What Trainer::run() does: collection instances and options, then the held-out instances and
+// run seeds every method (the baselines and the learned agent) is compared on.
+struct RunPlan {
+  std::vector<std::uint64_t> train_instances;
+  collect::CollectOptions collect;
+  std::vector<Instance> eval_instances;
+  std::vector<std::uint64_t> run_seeds;
+  bool progress = false;
+};
+
+// What Trainer::run() returns: the trajectories, the learned agent with its learner's reports, and
+// the comparison table (the agent's rows beside the baselines').
+template <class Agent, class LearnResult>
+struct RunResult {
+  std::vector<Trajectory> data;
+  collect::CollectStats collect;
+  Agent agent;
+  LearnResult learned;
+  ResultsTable table;
+};
+
+template <class Env, class R, class L = NoLearner>
 class Trainer {
-  static_assert(DomainSpace<Space>, "dma::Trainer: template argument 1 (Space) must model dma::DomainSpace");
-  static_assert(Environment<Env>, "dma::Trainer: template argument 2 (Env) must model dma::Environment");
-  static_assert(Reward<R>, "dma::Trainer: template argument 3 (Reward) must model dma::Reward");
-  static_assert(Backend<B>, "dma::Trainer: template argument 5 (Backend) must model dma::Backend");
+  static_assert(Environment<Env>, "dma::Trainer: template argument 1 (Env) must model dma::Environment");
+  static_assert(Reward<R>, "dma::Trainer: template argument 2 (Reward) must model dma::Reward");
 
  public:
   using MakeEnv = std::function<Env(std::uint64_t instance_seed)>;
@@ -62,10 +84,26 @@ class Trainer {
     return out;
   }
 
-  template <class Agent>
-  auto learn(const std::vector<Trajectory>& data, Agent& agent) {
-    static_assert(Learner<L, Agent>, "dma::Trainer: template argument 4 (Learner) must model dma::Learner for this agent");
-    return m_learner.fit(data, agent);
+  // Fits `agent` on `data` with the Learner; extra arguments go to its fit() (e.g. rl::Then's
+  // callback between its steps).
+  template <class Agent, class... Extra>
+  auto learn(const std::vector<Trajectory>& data, Agent& agent, Extra&&... extra) {
+    static_assert(Learner<L, Agent>, "dma::Trainer: template argument 3 (Learner) must model dma::Learner for this agent");
+    return m_learner.fit(data, agent, std::forward<Extra>(extra)...);
+  }
+
+  // Collect -> learn -> compare: trajectories from `gen` on the plan's training instances, the
+  // Learner fits `agent` on them, and deploy(agent) (the trained agent as a Mixer) is compared
+  // with `baselines` on the held-out instances and run seeds.
+  template <class G, class Agent, class Deploy>
+  auto run(const G& gen, Agent agent, Deploy&& deploy, std::vector<AnyMixer> baselines, const RunPlan& plan,
+           collect::StoreWriter* store = nullptr) {
+    std::vector<Trajectory> data = collect(gen, plan.train_instances, plan.collect, store);
+    auto learned = learn(data, agent);
+    baselines.emplace_back(deploy(static_cast<const Agent&>(agent)));
+    ResultsTable table = compare(baselines, plan.eval_instances, plan.run_seeds, Oracle{}, plan.progress);
+    return RunResult<Agent, decltype(learned)>{std::move(data), m_collect_stats, std::move(agent), std::move(learned),
+                                               std::move(table)};
   }
 
   // A per-instance open-loop method with its name (the oracle, the best static mixture in
