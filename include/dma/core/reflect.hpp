@@ -130,7 +130,10 @@ struct Codec {
       }
     } else if constexpr (std::is_floating_point_v<V>) {
       if (!j.is_number()) detail::expected(source, path, "a number", j);
-      v = j.get<V>();
+      const double d = j.get<double>();
+      if (std::isfinite(d) && std::fabs(d) > double(std::numeric_limits<V>::max()))
+        detail::expected(source, path, "a number in range", j);
+      v = static_cast<V>(d);
     } else if constexpr (std::is_same_v<V, std::string> || std::is_same_v<V, std::filesystem::path>) {
       if (!j.is_string()) detail::expected(source, path, "a string", j);
       v = j.get<std::string>();

@@ -14,6 +14,7 @@
 
 #include "dma/core/config.hpp"
 #include "dma/core/error.hpp"
+#include "dma/core/reflect.hpp"
 #include "dma/core/rng.hpp"
 #include "dma/core/types.hpp"
 
@@ -40,49 +41,23 @@ struct SimFamily {
   double params = 857e3;          // nominal model size, for FLOPs
   double train_seconds_per_stage = 1.6, eval_seconds_per_stage = 1.0;  // nominal cost
 
-  [[nodiscard]] Json to_json() const {
-    return Json{{"min_domains", min_domains}, {"max_domains", max_domains},
-                {"max_targets", max_targets}, {"stages", stages},
-                {"tokens_per_stage", tokens_per_stage},
-                {"unlimited_probability", unlimited_probability}, {"pool_min", pool_min},
-                {"pool_max", pool_max}, {"pool_fixed", std::isinf(pool_fixed) ? Json("inf") : Json(pool_fixed)},
-                {"target_weight_min", target_weight_min}, {"target_weight_max", target_weight_max},
-                {"interference", interference}, {"forget_spread", forget_spread},
-                {"noise_process", noise_process}, {"noise_eval", noise_eval}, {"params", params}};
+  // The JSON keys (the nominal costs are not configuration). Unknown keys are an error.
+  static constexpr auto fields() {
+    using namespace reflect;
+    using F = SimFamily;
+    return make_fields(field("min_domains", &F::min_domains), field("max_domains", &F::max_domains),
+                       field("max_targets", &F::max_targets), field("stages", &F::stages),
+                       field("tokens_per_stage", &F::tokens_per_stage),
+                       field("unlimited_probability", &F::unlimited_probability), field("pool_min", &F::pool_min),
+                       field("pool_max", &F::pool_max), field("pool_fixed", &F::pool_fixed, InfOrNumber{}),
+                       field("target_weight_min", &F::target_weight_min),
+                       field("target_weight_max", &F::target_weight_max), field("interference", &F::interference),
+                       field("forget_spread", &F::forget_spread), field("noise_process", &F::noise_process),
+                       field("noise_eval", &F::noise_eval), field("params", &F::params));
   }
-  // Unknown keys are an error (a typo must not silently fall back to a default).
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
   static SimFamily from_json(const Json& j, const std::string& source = "sim family") {
-    SimFamily f;
-    if (!j.is_object()) fail(source, ": expected a JSON object");
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      const std::string& k = it.key();
-      const Json& v = it.value();
-      auto num = [&]() -> double {
-        if (k == "pool_fixed" && v.is_string() && v.get<std::string>() == "inf")
-          return std::numeric_limits<double>::infinity();
-        if (!v.is_number()) fail(source, ": key '", k, "': expected a number");
-        return v.get<double>();
-      };
-      if (k == "min_domains") f.min_domains = std::size_t(num());
-      else if (k == "max_domains") f.max_domains = std::size_t(num());
-      else if (k == "max_targets") f.max_targets = std::size_t(num());
-      else if (k == "stages") f.stages = std::size_t(num());
-      else if (k == "tokens_per_stage") f.tokens_per_stage = num();
-      else if (k == "unlimited_probability") f.unlimited_probability = num();
-      else if (k == "pool_min") f.pool_min = num();
-      else if (k == "pool_max") f.pool_max = num();
-      else if (k == "pool_fixed") f.pool_fixed = num();
-      else if (k == "target_weight_min") f.target_weight_min = num();
-      else if (k == "target_weight_max") f.target_weight_max = num();
-      else if (k == "interference") f.interference = num();
-      else if (k == "forget_spread") f.forget_spread = num();
-      else if (k == "noise_process") f.noise_process = num();
-      else if (k == "noise_eval") f.noise_eval = num();
-      else if (k == "params") f.params = num();
-      else fail(source, ": unknown key '", k, "'");
-    }
-    f.validate(source);
-    return f;
+    return reflect::from_json<SimFamily>(j, source);
   }
   void validate(const std::string& source = "sim family") const {
     if (min_domains < 2 || max_domains < min_domains)

@@ -15,6 +15,7 @@
 
 #include "dma/core/config.hpp"
 #include "dma/core/error.hpp"
+#include "dma/core/reflect.hpp"
 
 namespace dma::model {
 
@@ -63,32 +64,19 @@ struct LrSchedule {
     return float(lo + (double(peak_lr) - lo) * 0.5 * (1.0 + std::cos(std::numbers::pi * p)));
   }
 
-  [[nodiscard]] Json to_json() const {
-    const char* k = kind == Kind::Constant       ? "constant"
-                    : kind == Kind::WarmupCosine ? "warmup_cosine"
-                    : kind == Kind::Rewarm       ? "rewarm"
-                                                 : "rewarm_wsd";
-    Json j{{"kind", k},           {"peak_lr", peak_lr},     {"warmup_steps", warmup_steps},
-           {"total_steps", total_steps}, {"min_ratio", min_ratio}, {"start_lr", start_lr}};
-    if (kind == Kind::RewarmWsd) j["decay_steps"] = decay_steps;
-    return j;
+  static constexpr auto fields() {
+    using namespace reflect;
+    using S = LrSchedule;
+    return make_fields(
+        field("kind", &S::kind,
+              one_of<Kind>(std::pair{Kind::Constant, "constant"}, std::pair{Kind::WarmupCosine, "warmup_cosine"},
+                           std::pair{Kind::Rewarm, "rewarm"}, std::pair{Kind::RewarmWsd, "rewarm_wsd"})),
+        field("peak_lr", &S::peak_lr), field("warmup_steps", &S::warmup_steps), field("total_steps", &S::total_steps),
+        field("min_ratio", &S::min_ratio), field("start_lr", &S::start_lr),
+        field("decay_steps", &S::decay_steps).written_if([](const S& s) { return s.kind == Kind::RewarmWsd; }));
   }
-  static LrSchedule from_config(const Config& c) {
-    LrSchedule s;
-    const auto k = c.get<std::string>("kind", "constant");
-    if (k == "constant") s.kind = Kind::Constant;
-    else if (k == "warmup_cosine") s.kind = Kind::WarmupCosine;
-    else if (k == "rewarm") s.kind = Kind::Rewarm;
-    else if (k == "rewarm_wsd") s.kind = Kind::RewarmWsd;
-    else fail(c.source(), ": key 'kind': expected constant | warmup_cosine | rewarm | rewarm_wsd, got '", k, "'");
-    s.peak_lr = c.get<float>("peak_lr", s.peak_lr);
-    s.warmup_steps = c.get<std::size_t>("warmup_steps", s.warmup_steps);
-    s.total_steps = c.get<std::size_t>("total_steps", s.total_steps);
-    s.min_ratio = c.get<float>("min_ratio", s.min_ratio);
-    s.start_lr = c.get<float>("start_lr", s.start_lr);
-    s.decay_steps = c.get<std::size_t>("decay_steps", s.decay_steps);
-    return s;
-  }
+  [[nodiscard]] Json to_json() const { return reflect::to_json(*this); }
+  static LrSchedule from_config(const Config& c) { return reflect::from_json<LrSchedule>(c.json(), c.source()); }
 };
 
 }  // namespace dma::model
