@@ -61,8 +61,7 @@ History proxy_run(E& env, std::uint64_t run_seed, Rule&& rule, ProxyCost& cost, 
 // that can train without the per-stage evaluation evaluates only after the last stage.
 template <Environment E>
 History proxy_run_static(E& env, std::uint64_t run_seed, const Mixture& m, ProxyCost& cost, const std::string& who) {
-  space::validate_mixture(m, env.spec().num_domains(), who + ": proxy mixture");
-  Schedule constant({m}, "constant proxy mixture");
+  Schedule constant({m}, who + ": proxy mixture");  // validated by Schedule::reset and every stage
   History h = run_open_loop(constant, env, run_seed);
   cost.add_run(h);
   return h;
