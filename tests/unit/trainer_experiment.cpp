@@ -123,6 +123,44 @@ TEST_CASE("baseline registry: the fixed names, weight-free methods optional, ref
   CHECK(made == 5);  // once, to read the spec's weight
   CHECK(second.first == first.first);
   CHECK(second.second == 4);
+  // fit_refits: the refit methods fitted once beforehand deploy the same mixtures, with the same
+  // cost, as when all_baselines fits them, and all_baselines then makes no proxy run of its own.
+  {
+    dma::mixers::BaselineInputs<Env> a;
+    a.proxy_env = [fam] { return Env(fam, 5, 3); };
+    a.regmix_runs = 4;
+    a.seed = 9;
+    dma::mixers::BaselineInputs<Env> b = a;
+    dma::mixers::fit_refits(b);
+    REQUIRE(b.regmix_refit_runs);
+    REQUIRE(b.doremi_fitted);
+    CHECK(b.regmix_refit_runs->mixes.size() == 4);
+    int made_after = 0;
+    b.proxy_env = [fam, &made_after] { return ++made_after, Env(fam, 5, 3); };
+    const auto fresh = dma::mixers::all_baselines(a);
+    const auto reused = dma::mixers::all_baselines(b);
+    CHECK(made_after == 1);  // once, to read the spec's weight (RegMix re-scoring)
+    Env e2(fam, 5, 3);
+    dma::History h;
+    h.spec = e2.spec();
+    std::size_t compared = 0;
+    for (auto x : fresh)
+      for (auto y : reused)
+        if (x.name == y.name && (x.name == "regmix_refit" || x.name == "doremi")) {
+          x.mixer.reset(e2.spec());
+          y.mixer.reset(e2.spec());
+          CHECK(x.mixer.next(h) == y.mixer.next(h));
+          CHECK(x.cost.runs == y.cost.runs);
+          CHECK(x.cost.tokens == y.cost.tokens);
+          ++compared;
+        }
+    CHECK(compared == 2);
+    // A different seed gives a different fit: the comparison above can fail.
+    dma::mixers::BaselineInputs<Env> c = a;
+    c.seed = 10;
+    dma::mixers::fit_refits(c);
+    CHECK(c.regmix_refit_runs->mixes != b.regmix_refit_runs->mixes);
+  }
   // The tuned share: the argmax of the grid values.
   const auto t = dma::mixers::tune_static_share(dma::mixers::share_grid(4), [](double s) { return -(s - 0.5) * (s - 0.5); });
   CHECK(t.share == Approx(0.5));

@@ -4,6 +4,7 @@
 // the two linear ramps, dbl_tuned and doremi_online), each with the proxy cost it spent before
 // deployment and whether its runs depend on the user's target weight. Used by the experiment
 // driver (trainer/experiment.hpp) and by examples/baselines_sim.cpp and quickstart_sim.cpp.
+// fit_refits() makes the refit methods' proxy runs once for several deployments of a setting.
 // Also tune_static_share(): the "static mixture tuned once" grid. Tested in tests/unit/trainer_experiment.cpp.
 #pragma once
 
@@ -51,9 +52,11 @@ struct BaselineInputs {
   std::shared_ptr<const RegMix<Env>> regmix_transfer;
   std::size_t regmix_runs = 16;  // proxy runs of the refit RegMix
   // Optional, in/out: empty -> filled with the refit RegMix's proxy runs; filled -> those runs are
-  // re-scored at this spec's target weight instead of run again. Share it only between calls whose
-  // proxy_env differs in the target weight alone (a run's training does not read the weight).
+  // re-scored at this spec's target weight instead of run again. Share it only between calls on
+  // the same setting (a run's training does not read the weight; fit_refits makes them once).
   std::shared_ptr<RegMixRuns> regmix_refit_runs;
+  // Optional: DoReMi already fitted on this setting (fit_refits); null: fitted here on proxy_env.
+  std::shared_ptr<const DoReMi<Env>> doremi_fitted;
   std::uint64_t seed = 1;        // seeds the proxy runs of the refit methods
   bool weight_free = true;       // false: leave out the methods whose runs do not depend on the weight
   bool extended = false;         // also natural, ramps, dbl_tuned, doremi_online
@@ -61,8 +64,38 @@ struct BaselineInputs {
   double dbl_tuned_reference = 1.0;   // extended: DBL target reference tuned on training instances
 };
 
-// Every baseline for one deployment setting. Proxy-run methods are fitted here (their cost is
-// in Baseline::cost).
+// The refit methods as all_baselines makes them from `in` (seeds derived from in.seed), unfitted.
+template <Environment Env>
+RegMix<Env> make_regmix_refit(const BaselineInputs<Env>& in) {
+  RegMixOptions ro;
+  ro.runs = in.regmix_runs;
+  ro.seed = in.seed + 202;  // baselines_sim passes the instance seed (its documented numbers)
+  const auto make = in.proxy_env;
+  return RegMix<Env>([make](std::size_t) { return make(); }, ro, "regmix_refit");
+}
+template <Environment Env>
+DoReMi<Env> make_doremi(const BaselineInputs<Env>& in) {
+  DoremiOptions d;
+  d.seed = in.seed + 303;
+  return DoReMi<Env>(in.proxy_env, d, "doremi");
+}
+
+// The deployment-time search of the refit methods made once, to serve several deployments of one
+// setting: RegMix's proxy runs and DoReMi's reference and proxy runs on in.proxy_env. Pass them
+// as in.regmix_refit_runs and in.doremi_fitted; each deployment then counts the same cost.
+template <Environment Env>
+void fit_refits(BaselineInputs<Env>& in) {
+  if (!in.proxy_env) fail("fit_refits: the setting's proxy_env is required");
+  RegMix<Env> refit = make_regmix_refit(in);
+  refit.fit();
+  in.regmix_refit_runs = std::make_shared<RegMixRuns>(refit.runs());
+  auto doremi = std::make_shared<DoReMi<Env>>(make_doremi(in));
+  doremi->fit();
+  in.doremi_fitted = std::move(doremi);
+}
+
+// Every baseline for one deployment setting. Proxy-run methods are fitted here unless fitted
+// beforehand (fit_refits); their cost is in Baseline::cost.
 template <Environment Env>
 std::vector<Baseline> all_baselines(const BaselineInputs<Env>& in) {
   std::vector<Baseline> out;
@@ -80,13 +113,9 @@ std::vector<Baseline> all_baselines(const BaselineInputs<Env>& in) {
   if (in.regmix_transfer)
     add("regmix_transfer", trainer::AnyMixer(*in.regmix_transfer, "regmix_transfer"), true);
   if (in.proxy_env) {
-    RegMixOptions ro;
-    ro.runs = in.regmix_runs;
-    ro.seed = in.seed + 202;  // baselines_sim passes the instance seed (its documented numbers)
-    const auto make = in.proxy_env;
-    RegMix<Env> refit([make](std::size_t) { return make(); }, ro, "regmix_refit");
+    RegMix<Env> refit = make_regmix_refit(in);
     if (in.regmix_refit_runs && !in.regmix_refit_runs->mixes.empty()) {
-      refit.fit_from(in.regmix_refit_runs->at_weight(make().spec().target_weight));
+      refit.fit_from(in.regmix_refit_runs->at_weight(in.proxy_env().spec().target_weight));
     } else {
       refit.fit();
       if (in.regmix_refit_runs) *in.regmix_refit_runs = refit.runs();
@@ -96,10 +125,7 @@ std::vector<Baseline> all_baselines(const BaselineInputs<Env>& in) {
   // DBL starts from the user's target weight as its initial share (DblOptions::initial_share < 0).
   add("dbl", trainer::AnyMixer(Dbl{}, "dbl"), true);
   if (in.proxy_env && in.weight_free) {
-    DoremiOptions d;
-    d.seed = in.seed + 303;
-    const auto make = in.proxy_env;
-    DoReMi<Env> doremi(make, d, "doremi");
+    DoReMi<Env> doremi = in.doremi_fitted ? *in.doremi_fitted : make_doremi(in);
     doremi.fit();
     add("doremi", trainer::AnyMixer(doremi, "doremi"), false, doremi.cost(), doremi.report());
   }

@@ -421,6 +421,9 @@ class Experiment {
     if (!jobs.empty())
       for (double tw : m_cfg.target_weights) (void)regmix_transfer(tw);
     m_phases["regmix_transfer_fit"] = seconds_since(t0);
+    const auto t_fit = Clock::now();
+    fit_refits(jobs);
+    m_phases["refit_fits"] = seconds_since(t_fit);
     std::atomic<std::size_t> done{0};
     Progress prog("deployment jobs (setting x seed)", jobs.size(), 0.0, m_progress);
     std::mutex pm;
@@ -436,6 +439,45 @@ class Experiment {
       save_json(p, assemble_setting(s));
     }
     m_phases["deploy"] = seconds_since(t0);
+  }
+
+  // The refit methods' deployment-time search (RegMix refit's proxy runs, DoReMi's reference and
+  // proxy runs) is made once per setting, on seed 0's instance with seed 0's seeds (so seed 0's
+  // runs are those of a per-seed fit), `parallel` settings at a time, and serves every seed: each
+  // seed's run then differs from the others only in the deployed run itself. Not cached on disk: a
+  // resumed job recomputes it (deterministic, same fits).
+  struct RefitFits {
+    std::shared_ptr<mixers::RegMixRuns> regmix;
+    std::shared_ptr<const mixers::DoReMi<CptEnv>> doremi;
+  };
+  void fit_refits(const std::vector<SeedJob>& jobs) {
+    std::vector<SettingDef> need;
+    for (const auto& j : jobs)
+      if (!m_refits.contains(j.s.name) &&
+          std::none_of(need.begin(), need.end(), [&](const SettingDef& s) { return s.name == j.s.name; }))
+        need.push_back(j.s);
+    if (need.empty()) return;
+    log("  refit methods' proxy runs (RegMix refit, DoReMi), once per setting: " + std::to_string(need.size()) +
+        " settings");
+    std::vector<RefitFits> fits(need.size());
+    Progress prog("refit methods' fits (settings)", need.size(), 0.0, m_progress);
+    std::mutex pm;
+    std::size_t done = 0;
+    parallel_for(need.size(), m_cfg.parallel, [&](std::size_t k, std::size_t) {
+      const SettingDef& s = need[k];
+      const std::vector<std::size_t> pools = setting_pools(s);
+      const CptWorldPtr world = make_world(s.space, s.base, s.target, m_cfg.target_weights.front(), pools, m_cfg.threads);
+      const std::uint64_t inst = s.scarce ? scarce_instance(*world, pools, 0) : 0;
+      mixers::BaselineInputs<CptEnv> in;
+      in.proxy_env = [world, inst] { return CptEnv(world, inst); };
+      in.regmix_runs = m_cfg.baselines.regmix_runs;
+      in.seed = 1;  // deploy_seed's in.seed for seed 0
+      mixers::fit_refits(in);
+      fits[k] = RefitFits{in.regmix_refit_runs, in.doremi_fitted};
+      std::lock_guard<std::mutex> g(pm);
+      prog.update(++done, s.name);
+    });
+    for (std::size_t k = 0; k < need.size(); ++k) m_refits[need[k].name] = fits[k];
   }
 
   // settings/<name>.json from its seed files: the first seed's description, every seed's records
@@ -555,8 +597,8 @@ class Experiment {
         if (mixers::fixed_mixture(spec, grid[g]) == m) return g;
       return grid.size();
     };
-    // The refit RegMix's proxy runs are made at the first weight and re-scored at the others.
-    const auto refit_runs = std::make_shared<mixers::RegMixRuns>();
+    // The refit methods' fits of this setting (fit_refits), re-scored at every weight.
+    const RefitFits& refits = m_refits.at(s.name);
     for (std::size_t wi = 0; wi < m_cfg.target_weights.size(); ++wi) {
       const double tw = m_cfg.target_weights[wi];
       const CptWorldPtr world = worlds[wi];
@@ -565,7 +607,8 @@ class Experiment {
       in.static_share = m_tuning["static"][weight_key(tw)]["share"].get<double>();
       in.regmix_transfer = regmix_transfer(tw);
       in.regmix_runs = m_cfg.baselines.regmix_runs;
-      in.regmix_refit_runs = refit_runs;
+      in.regmix_refit_runs = refits.regmix;
+      in.doremi_fitted = refits.doremi;
       in.seed = seed + 1;
       in.weight_free = wi == 0;  // weight-free baselines run once, at the first weight
       for (auto& b : mixers::all_baselines(in)) {
@@ -666,6 +709,7 @@ class Experiment {
   std::mutex m_transfer_mu;
   std::map<double, std::shared_ptr<const mixers::RegMix<CptEnv>>> m_transfer;
   std::map<double, mixers::ProxyCost> m_transfer_cost;
+  std::map<std::string, RefitFits> m_refits;  // per setting, made before the deployment jobs
   std::shared_ptr<const agent::Agent> m_sft, m_cql;
 };
 
