@@ -8,12 +8,13 @@
 //              [--quiet] [--no-report]
 //
 // --preset NAME reads examples/presets/experiment-NAME.json (next to this source, or under
-// --presets DIR); any key of trainer/experiment_config.hpp can be overridden (dots for nesting).
+// --presets DIR); any key of main_job/settings.hpp can be overridden (dots for nesting).
 // `experiment_cuda` (CUDA builds) is this file with DMA_EXPERIMENT_CUDA: every CPT run is an
 // env::Cpt<backend::Cuda> on the one GPU, one run at a time; the rest is the same program.
 #include <dma/core/config.hpp>
 #include <dma/report/report.hpp>
-#include <dma/trainer/experiment.hpp>
+#include "main_job/claims.hpp"
+#include "main_job/experiment.hpp"
 #if defined(DMA_EXPERIMENT_CUDA)
 #include <dma/backend/cuda/host.hpp>
 using Backend = dma::backend::Cuda;
@@ -46,20 +47,20 @@ int main(int argc, char** argv) try {
   const bool quiet = j.value("quiet", false), report = !j.value("no-report", false);
   for (const char* k : {"preset", "presets", "quiet", "no-report", "out"}) j.erase(k);
   if (args.has("preset")) j["preset"] = args.get<std::string>("preset", "");
-  const auto cfg = dma::trainer::ExperimentConfig::from_json(j, source);
+  const auto cfg = dma::main_job::ExperimentConfig::from_json(j, source);
 
-  std::unique_ptr<dma::trainer::ExperimentData> data;
+  std::unique_ptr<dma::main_job::ExperimentData> data;
   if (cfg.data == "synthetic")
-    data = std::make_unique<dma::trainer::SyntheticData>();
+    data = std::make_unique<dma::main_job::SyntheticData>();
   else
-    data = std::make_unique<dma::trainer::ShardData>(cfg.shards, cfg.manifest, fs::path(out) / "spaces", cfg.kd.restarts,
+    data = std::make_unique<dma::main_job::ShardData>(cfg.shards, cfg.manifest, fs::path(out) / "spaces", cfg.kd.restarts,
                                                      cfg.kd.seed);
-  dma::trainer::Experiment<Backend> exp(cfg, out, std::move(data), !quiet);
+  dma::main_job::Experiment<Backend> exp(cfg, out, std::move(data), !quiet);
   const dma::Json res = exp.run();
   std::printf("experiment: wrote %s/results.json (%zu settings); phases (s): %s\n", out.c_str(),
               res["settings"].size(), exp.phases().dump().c_str());
   if (report) {
-    const auto rep = dma::report::write_all(fs::path(out) / "results.json", out);
+    const auto rep = dma::report::write_all(fs::path(out) / "results.json", out, {}, dma::main_job::paper_claims);
     std::printf("experiment: report %s; %s\n", rep.markdown.c_str(), rep.plots.note.c_str());
   }
   std::printf("experiment: total %.1f s\n",

@@ -15,8 +15,10 @@
 #include <dma/core/config.hpp>
 #include <dma/mixers/fixed.hpp>
 #include <dma/report/plots.hpp>
-#include <dma/trainer/experiment.hpp>
 #include <dma/trainer/headroom.hpp>
+
+#include "main_job/scoring.hpp"
+#include "main_job/worlds.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -108,31 +110,31 @@ int main(int argc, char** argv) try {
   Json hj = j.value("headroom", Json::object());
   for (const char* k : {"preset", "presets", "setting", "out", "headroom", "quiet"}) j.erase(k);
   j["preset"] = preset;
-  const auto cfg = trainer::ExperimentConfig::from_json(j, file.string() + " + command line");
+  const auto cfg = main_job::ExperimentConfig::from_json(j, file.string() + " + command line");
   trainer::HeadroomConfig defaults;
   defaults.workers = cfg.parallel;
   auto hc = reflect::from_json(hj, "headroom", defaults);
 
-  const auto defs = trainer::experiment_settings();
+  const auto defs = main_job::experiment_settings();
   auto it = std::find_if(defs.begin(), defs.end(), [&](const auto& s) { return s.name == setting; });
   if (it == defs.end()) fail("headroom: --setting '", setting, "': not a setting of the main job");
-  const trainer::SettingDef s = *it;
+  const main_job::SettingDef s = *it;
   const double tw = hj.value("target_weight", cfg.target_weights.front());
-  auto data = std::make_unique<trainer::ShardData>(cfg.shards, cfg.manifest, fs::path("out") / "spaces", cfg.kd.restarts,
+  auto data = std::make_unique<main_job::ShardData>(cfg.shards, cfg.manifest, fs::path("out") / "spaces", cfg.kd.restarts,
                                                    cfg.kd.seed);
-  trainer::Experiment exp(cfg, out, std::move(data), true);
-  const std::vector<std::size_t> pools = exp.setting_pools(s);
-  const auto world = exp.make_world(s.space, s.base, s.target, tw, pools, cfg.threads);
+  main_job::Worlds<> worlds(cfg, std::move(data), true);
+  const std::vector<std::size_t> pools = worlds.setting_pools(s);
+  const auto world = worlds.make_world(s.space, s.base, s.target, tw, pools, cfg.threads);
   const auto& wc = world->config();
   const EpisodeSpec spec = world->spec();
   if (hj.contains("splits") == false && s.space != "2d") hc.splits = {"uniform", "natural"};
-  std::vector<std::unique_ptr<trainer::BenchmarkSuite<>>> bench;
+  std::vector<std::unique_ptr<main_job::BenchmarkSuite<>>> bench;
   for (std::size_t w = 0; w < hc.workers; ++w)
-    bench.push_back(std::make_unique<trainer::BenchmarkSuite<>>(exp.data().per_source(), exp.base_sources(s.base), s.target,
+    bench.push_back(std::make_unique<main_job::BenchmarkSuite<>>(worlds.data().per_source(), worlds.base_sources(s.base), s.target,
                                                                  wc.base.model, wc.eval, cfg.benchmark.windows,
                                                                  cfg.benchmark.probe_items, cfg.threads,
                                                                  cfg.benchmark.choice_items, cfg.benchmark.kinds));
-  const trainer::RunScores base = bench[0]->evaluate(world->base().state.params.data());
+  const main_job::RunScores base = bench[0]->evaluate(world->base().state.params.data());
   const auto info = bench[0]->benchmarks();
   for (std::size_t w = 1; w < bench.size(); ++w) (void)bench[w]->evaluate(world->base().state.params.data());
   std::printf("headroom: %s, %zu domains, %zu stages x %zu tokens, LR %s, %zu workers; model %zu parameters\n",
@@ -160,7 +162,7 @@ int main(int argc, char** argv) try {
   }
 
   auto evaluate = [&](const trainer::HeadroomCandidate& c, std::uint64_t seed, std::size_t worker) {
-    const std::uint64_t inst = s.scarce ? trainer::Experiment<>::scarce_instance(*world, pools, std::size_t(seed)) : 0;
+    const std::uint64_t inst = s.scarce ? main_job::Worlds<>::scarce_instance(*world, pools, std::size_t(seed)) : 0;
     env::Cpt<> env(world, inst);
     env.reset(1000 + seed);
     for (double sh : c.shares) env.train(stage_mixture(world->data(), spec, sh, c.split));

@@ -10,6 +10,8 @@
 #include <dma/core/error.hpp>
 #include <dma/report/report.hpp>
 
+#include "main_job/claims.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -22,7 +24,7 @@ int main(int argc, char** argv) {
         cfg.get<std::string>("out", results.has_parent_path() ? results.parent_path().string() : std::string("."));
     dma::report::PlotOptions plots;
     plots.run_gnuplot = !cfg.get<bool>("no_gnuplot", false);
-    const auto rep = dma::report::write_all(results, out, plots);
+    const auto rep = dma::report::write_all(results, out, plots, dma::main_job::paper_claims);
     std::printf("wrote %s\n%s\n", rep.markdown.c_str(), rep.plots.note.c_str());
     for (const auto& f : rep.plots.failures) std::fprintf(stderr, "gnuplot failed: %s\n", f.c_str());
     return rep.plots.failures.empty() ? 0 : 1;

@@ -3,7 +3,7 @@
 #include <dma/core/reflect.hpp>
 #include <dma/env/cpt_config.hpp>
 #include <dma/rl/pipeline.hpp>
-#include <dma/trainer/experiment_config.hpp>
+#include "main_job/settings.hpp"
 
 #include <cmath>
 #include <limits>
@@ -147,7 +147,7 @@ TEST_CASE("reflect: the library's configs write every field they read", "[core][
   CHECK_THROWS_WITH(dma::env::CptConfig::from_json(Json{{"base", {{"model", {{"heads", 3}}}}}}, "c.json"),
                     Contains("c.json:base:model") && Contains("'heads'"));
   // The preset reader refuses typos at any depth.
-  CHECK_THROWS_WITH(dma::trainer::ExperimentConfig::from_json(Json{{"collection", {{"instanses", 4}}}}, "p.json"),
+  CHECK_THROWS_WITH(dma::main_job::ExperimentConfig::from_json(Json{{"collection", {{"instanses", 4}}}}, "p.json"),
                     Contains("p.json: collection") && Contains("unknown key 'instanses'"));
 }
 

@@ -1,4 +1,5 @@
-// Summaries, claim verdicts and results.md (dma/report/summary.hpp, markdown.hpp, report.hpp) on
+// Summaries, the main job's claim verdicts and results.md (dma/report/summary.hpp, markdown.hpp,
+// report.hpp; examples/main_job/claims.hpp) on
 // the hand-made fixture of tests/support/report_fixture.hpp, whose numbers are worked out by hand
 // in its comments: means and sds over seeds, ranks (ties included), regrets against hindsight_static
 // runs or hindsight_best, each claim's verdict, and the tables that carry them.
@@ -12,6 +13,7 @@
 #include <cmath>
 
 #include "../support/report_fixture.hpp"
+#include "main_job/claims.hpp"
 #include "../support/temp_dir.hpp"
 
 // A namespace of its own: the test programs are unity builds (tests/CMakeLists.txt).
@@ -20,6 +22,7 @@ namespace dma_test_report_markdown {
 using Catch::Matchers::Contains;
 using dma::Json;
 using namespace dma::report;
+using dma::main_job::paper_claims;
 
 namespace {
 Results fixture(const Json& j = dma::test::report_fixture()) { return parse_results(j, "fixture.json"); }
@@ -109,7 +112,7 @@ TEST_CASE("report summary: settings are classified by kind or by name", "[report
 }
 
 TEST_CASE("report claims: verdicts follow from the fixture's numbers", "[report][cpu]") {
-  const auto v = evaluate_claims(fixture());
+  const auto v = paper_claims(fixture());
   REQUIRE(v.size() == 4);
   CHECK(verdict(v, "cql_best_in_distribution") == Verdict::Held);
   CHECK(verdict(v, "cql_best_3_of_5") == Verdict::NotTested);  // 0 won of 2 present, 3 kinds absent
@@ -134,7 +137,7 @@ TEST_CASE("report claims: changed numbers flip the verdicts", "[report][cpu]") {
   j["settings"][2]["runs"][3]["objective"] = 0.505;
   // CQL loses its in-distribution Avg lead to my_mixer.
   j["settings"][0]["runs"][6]["avg"] = 0.60;
-  const auto v = evaluate_claims(fixture(j));
+  const auto v = paper_claims(fixture(j));
   CHECK(verdict(v, "cql_best_in_distribution") == Verdict::NotHeld);
   CHECK(verdict(v, "cql_best_3_of_5") == Verdict::NotHeld);
   CHECK_THAT(v[1].detail, Contains("0 of 4 present settings won"));
@@ -145,11 +148,11 @@ TEST_CASE("report claims: changed numbers flip the verdicts", "[report][cpu]") {
 
   // A search cost for the agent breaks the "zero deployment-time search cost" part.
   j["settings"][2]["runs"][3]["extra_tokens"] = 1e5;
-  CHECK(evaluate_claims(fixture(j))[3].verdict == Verdict::NotHeld);
+  CHECK(paper_claims(fixture(j))[3].verdict == Verdict::NotHeld);
 }
 
 TEST_CASE("report markdown: tables carry the ranks, regrets and verdicts", "[report][cpu]") {
-  const std::string md = render_markdown(fixture());
+  const std::string md = render_markdown(fixture(), paper_claims(fixture()));
   // in_dist_2d, cql: 2 seeds, benchmarks 0.44 / 0.50, Avg 0.47 ± 0.0141 (best: bold), Var mean
   // (0.0016 + 0.0004) / 2 = 0.001, objective 0.46 ± 0.0141 (best), rank 1, regret 0.02, no extra tokens.
   CHECK_THAT(md, Contains("| cql_agent | 2 | 0.4400 | 0.5000 | **0.4700 ± 0.0141** | 0.00100 | **0.4600 ± 0.0141** | 1 | 0.0200 | 0 |"));
@@ -178,6 +181,11 @@ TEST_CASE("report write_all: results.md and plot scripts from a results.json fil
   CHECK_THAT(md, Contains("## Plots"));
   CHECK_THAT(md, Contains("`plots/in_dist_2d_avg.gp`"));
   CHECK(std::filesystem::exists(dir.path / "out" / "plots" / "in_dist_2d_avg.dat"));
+  // Claims are the caller's: none given, no section; the main job's given, they open the report.
+  CHECK_THAT(md, !Contains("## Claims of the paper"));
+  const auto with = write_all(dir.path / "results.json", dir.path / "out_claims", no_run, paper_claims);
+  CHECK_THAT(dma::io::read_file(with.markdown), Contains("## Claims of the paper") &&
+                                                    Contains("| CQL agent's Avg is above the SFT agent's in every setting | **held** |"));
 
   dma::io::atomic_write(dir.path / "bad.json", "{\"schema\": \"dma.results/1\"}");
   try {
@@ -194,7 +202,7 @@ TEST_CASE("report markdown: a tiny non-zero regret or gap is not printed as a ti
   j["settings"][2]["runs"][3]["objective"] = 0.51 + 2.4e-9;  // CQL just above the reference 0.51
   j["settings"][2]["runs"][2]["avg"] = 0.46 - 3e-9;          // SFT just below CQL's Avg 0.46
   const Results r = fixture(j);
-  const std::string md = render_markdown(r);
+  const std::string md = render_markdown(r, paper_claims(r));
   CHECK_THAT(md, Contains("| cql_agent | 1 | 0.4600 | 0.4600 | 0.4600 | – | **0.5100** | 1 | -2.4e-09 | 0 |"));
   CHECK_THAT(md, Contains("code_target w=0.5: +3.0e-09"));
 }

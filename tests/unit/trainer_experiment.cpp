@@ -5,8 +5,8 @@
 
 #include <dma/env/sim.hpp>
 #include <dma/mixers/registry.hpp>
-#include <dma/trainer/experiment_config.hpp>
-#include <dma/trainer/experiment_scoring.hpp>
+#include "main_job/settings.hpp"
+#include "main_job/scoring.hpp"
 
 #include <cmath>
 #include <set>
@@ -16,15 +16,15 @@
 namespace dma_test_trainer_experiment {
 
 using dma::Field;
-using dma::trainer::BenchmarkInfo;
-using dma::trainer::RunScores;
+using dma::main_job::BenchmarkInfo;
+using dma::main_job::RunScores;
 
 TEST_CASE("experiment scoring: bits/byte and gold log-prob go to [0,1], higher better", "[trainer][cpu]") {
-  CHECK(dma::trainer::scale_bpb(0.0) == Approx(1.0));
-  CHECK(dma::trainer::scale_bpb(8.0) == Approx(0.0));
-  CHECK(dma::trainer::scale_bpb(2.0) > dma::trainer::scale_bpb(3.0));
-  CHECK(dma::trainer::scale_logprob(0.0) == Approx(1.0));
-  CHECK(dma::trainer::scale_logprob(std::log(0.25)) == Approx(0.25));
+  CHECK(dma::main_job::scale_bpb(0.0) == Approx(1.0));
+  CHECK(dma::main_job::scale_bpb(8.0) == Approx(0.0));
+  CHECK(dma::main_job::scale_bpb(2.0) > dma::main_job::scale_bpb(3.0));
+  CHECK(dma::main_job::scale_logprob(0.0) == Approx(1.0));
+  CHECK(dma::main_job::scale_logprob(std::log(0.25)) == Approx(0.25));
 }
 
 TEST_CASE("experiment scoring: the objective counts the worst source benchmark and the target weight",
@@ -49,7 +49,7 @@ TEST_CASE("experiment scoring: the objective counts the worst source benchmark a
 }
 
 TEST_CASE("experiment config: unknown keys and bad values are errors naming the key", "[trainer][cpu]") {
-  using dma::trainer::ExperimentConfig;
+  using dma::main_job::ExperimentConfig;
   CHECK_THROWS_WITH(ExperimentConfig::from_json(dma::Json{{"sedes", 3}}, "p.json"), Catch::Contains("'sedes'"));
   CHECK_THROWS_WITH(ExperimentConfig::from_json(dma::Json{{"settings", {"in_dist_2d", "nope"}}}, "p.json"),
                     Catch::Contains("'nope'"));

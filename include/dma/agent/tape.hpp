@@ -3,6 +3,7 @@
 // (rl/) call backward() on a scalar loss and read gradients out of a ParamStore. Every op
 // writes its own backward rule next to its forward; tests/unit/agent_autodiff.cpp checks each
 // rule against central finite differences in double precision.
+// Over 400 lines: each op keeps its forward and backward rule side by side, on purpose.
 #pragma once
 
 #include <Eigen/Core>

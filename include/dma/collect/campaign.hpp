@@ -7,6 +7,7 @@
 // rewritten in canonical id order, byte-identical to an uninterrupted run. collect/mpi.hpp splits
 // the same plan across MPI ranks. Tested in tests/unit/collect_campaign.cpp and
 // tests/integration/collect_{kill,mpi}.cpp; docs/COLLECTION.md.
+// Over 400 lines: worker threads, worker processes and the one writer share one item protocol.
 #pragma once
 
 #include <poll.h>

@@ -4,6 +4,7 @@
 // yields several instances. verbal_analogies.xml holds fixed analogies. Puzzles with options
 // become ChoiceItems, the others GoldItems (+ ExactItems). A variant the interpreter cannot
 // evaluate is skipped with its reason. Tested in tests/unit/data_benchmarks.cpp on fixtures.
+// Over 400 lines: the C#-subset interpreter is only used by these puzzles and lives with them.
 #pragma once
 
 #include <cmath>

@@ -5,6 +5,7 @@
 // problem is a pure function of (seed, split, index) through the specified dma::Rng. Feeds the
 // corpus (examples/gen_math.cpp) and the math suite (eval/). Tests: tests/unit/data_mathgen.cpp
 // (golden hashes, format, contamination, wrong-operation answers).
+// Over 400 lines: one short function per template family; the golden hashes pin them all.
 #pragma once
 
 #include <array>

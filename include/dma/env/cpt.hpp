@@ -9,6 +9,7 @@
 // runs the proxy on the GPU (include dma/backend/cuda/host.hpp; tests/parity/env/cuda_env.cpp).
 // Tested in tests/unit/env_cpt.cpp (concept, determinism, fork, save/load, invalid mixtures, the hidden
 // repeated pool); measured by examples/cpt_demo.cpp and benchmarks/bench_proxy --cpt.
+// Over 400 lines: the run (Cpt) and its save/load/fork must change together with its state.
 #pragma once
 
 #include <algorithm>

@@ -3,7 +3,7 @@
 // static_tuned, regmix_transfer, regmix_refit, dbl, doremi, odm; with `extended`, also natural,
 // the two linear ramps, dbl_tuned and doremi_online), each with the proxy cost it spent before
 // deployment and whether its runs depend on the user's target weight. Used by the experiment
-// driver (trainer/experiment.hpp) and by examples/baselines_sim.cpp and quickstart_sim.cpp.
+// driver (examples/main_job/) and by examples/baselines_sim.cpp and quickstart_sim.cpp.
 // fit_refits() makes the refit methods' proxy runs once for several deployments of a setting.
 // Also tune_static_share(): the "static mixture tuned once" grid. Tested in tests/unit/trainer_experiment.cpp.
 #pragma once

@@ -1,8 +1,9 @@
 // dma/report/markdown.hpp: results.md, the human-readable report of a results.json. Per setting
 // and target weight one table like the paper's Table 1 (methods x benchmarks, Avg and Var) with
 // the objective mean +- sd over seeds, its rank, the regret to the hindsight-best static mixture
-// and the extra search tokens; then the paper's claims with verdicts computed from those
-// numbers (summary.hpp), the cost of the run, and any disagreement with the driver's own summary.
+// and the extra search tokens; first the claims with the verdicts a caller computed from those
+// numbers (the main job's: examples/main_job/claims.hpp), then the cost of the run and any
+// disagreement with the driver's own summary.
 // Rendering only: every number comes from summary.hpp. Tested in tests/unit/report_markdown.cpp.
 #pragma once
 
@@ -66,8 +67,8 @@ inline std::string bold_if(const std::string& s, bool b) { return b ? "**" + s +
 
 }  // namespace detail
 
-// The whole results.md as a string.
-inline std::string render_markdown(const Results& r) {
+// The whole results.md as a string; `claims` (may be empty: no section) come first.
+inline std::string render_markdown(const Results& r, const std::vector<ClaimVerdict>& claims = {}) {
   using detail::count;
   using detail::num;
   std::ostringstream os;
@@ -87,11 +88,12 @@ inline std::string render_markdown(const Results& r) {
         "(1 = best, the reference is not ranked); regret: reference objective − method objective.\n\n";
 
   // Claims first: they are what a reader looks for.
-  const auto claims = evaluate_claims(r);
-  os << "## Claims of the paper\n\n| claim | verdict | from the numbers |\n|---|---|---|\n";
-  for (const auto& c : claims)
-    os << "| " << c.claim << " | **" << verdict_name(c.verdict) << "** | " << c.detail << " |\n";
-  os << "\n";
+  if (!claims.empty()) {
+    os << "## Claims of the paper\n\n| claim | verdict | from the numbers |\n|---|---|---|\n";
+    for (const auto& c : claims)
+      os << "| " << c.claim << " | **" << verdict_name(c.verdict) << "** | " << c.detail << " |\n";
+    os << "\n";
+  }
   if (!r.claims.empty()) {
     os << "The driver's own verdicts (from results.json; shown for comparison):\n\n";
     for (const auto& c : r.claims)

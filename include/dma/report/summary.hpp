@@ -1,8 +1,9 @@
 // dma/report/summary.hpp: the numbers the report states, computed from the runs of a results.json:
 // per setting and target weight, each method's mean and spread over seeds (Avg, Var, objective),
 // its rank (objective and Avg; the hindsight reference is not ranked), its regret to the
-// hindsight-best static mixture, and the verdicts on the paper's claims. The driver's own
-// "summary" block is compared with these and every disagreement is listed, never trusted blindly.
+// hindsight-best static mixture; the verdict type of a claim (the main job's claims are
+// examples/main_job/claims.hpp). The driver's own "summary" block is compared with these and
+// every disagreement is listed, never trusted blindly.
 // Sits between results.hpp (loading) and markdown.hpp / plots.hpp (rendering).
 // Tested in tests/unit/report_summary.cpp against hand-computed fixture numbers.
 #pragma once
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dma/core/config.hpp"
 #include "dma/report/results.hpp"
 
 namespace dma::report {
@@ -110,14 +112,16 @@ struct WeightSummary {
 
 namespace detail {
 
-// Mean and sample standard deviation (n - 1; 0 for one value) of the finite values.
+// Mean and sample standard deviation (n - 1; 0 for one value) of the finite values. The mean is
+// accumulated as the sum of x / n (the order of the runs in the file), as results.json's summary
+// block has always been computed, so that a file's block and this computation agree bit for bit.
 inline std::pair<double, double> mean_sd(const std::vector<double>& v) {
-  double s = 0;
   std::size_t n = 0;
-  for (double x : v)
-    if (std::isfinite(x)) s += x, ++n;
+  for (double x : v) n += std::isfinite(x) ? 1 : 0;
   if (n == 0) return {kNaN, kNaN};
-  const double mean = s / static_cast<double>(n);
+  double mean = 0;
+  for (double x : v)
+    if (std::isfinite(x)) mean += x / static_cast<double>(n);
   if (n == 1) return {mean, 0.0};
   double q = 0;
   for (double x : v)
@@ -201,6 +205,27 @@ inline std::vector<WeightSummary> summarize(const Setting& s, const std::vector<
   return out;
 }
 
+// The "summary" block of a results.json setting (docs/RESULTS_SCHEMA.md) from summarize(): per
+// target weight, one entry per method in name order; the reference has no rank; regret is null
+// without a reference. The main job writes it (examples/main_job/results.hpp); check_summary
+// compares a file's block with a fresh computation.
+inline Json summary_json(const std::vector<WeightSummary>& sums) {
+  Json out = Json::array();
+  for (const auto& ws : sums) {
+    std::vector<const MethodStats*> ms;
+    for (const auto& m : ws.methods) ms.push_back(&m);
+    std::sort(ms.begin(), ms.end(), [](const MethodStats* a, const MethodStats* b) { return a->method < b->method; });
+    for (const MethodStats* m : ms)
+      out.push_back(Json{{"method", m->method}, {"target_weight", ws.target_weight}, {"seeds", m->seeds},
+                         {"avg_mean", m->avg_mean}, {"avg_sd", m->avg_sd}, {"var_mean", m->var_mean},
+                         {"objective_mean", m->objective_mean}, {"objective_sd", m->objective_sd},
+                         {"extra_tokens", m->extra_tokens},
+                         {"rank", m->reference ? Json(nullptr) : Json(m->rank)},
+                         {"regret", std::isfinite(m->regret) ? Json(m->regret) : Json(nullptr)}});
+  }
+  return out;
+}
+
 // A disagreement between the driver's "summary" block and what the report computed.
 struct Mismatch {
   std::string setting, method, field;
@@ -236,7 +261,7 @@ inline std::vector<Mismatch> check_summary(const Setting& s, const std::vector<W
   return out;
 }
 
-// ---- claims of the paper, as the main job tests them ---------------------------------------------------------
+// ---- claims: a verdict on a stated claim, computed by a caller (the main job's: examples/main_job/claims.hpp) ---------------------------------------------------------
 
 enum class Verdict { Held, NotHeld, NotTested };
 
@@ -284,149 +309,6 @@ inline std::vector<SettingSums> all_sums(const Results& r) {
   return out;
 }
 
-// The best other method on Avg (for the detail text).
-inline std::string runner_up(const WeightSummary& ws, std::string_view me) {
-  const MethodStats* best = nullptr;
-  for (const auto& m : ws.methods)
-    if (!m.reference && m.method != me && (!best || m.avg_mean > best->avg_mean)) best = &m;
-  return best ? best->method + " " + fmt("%.4f", best->avg_mean) : std::string("none");
-}
-
-// Is the CQL agent rank 1 on Avg at every weight of this setting? nullopt: not deployed there.
-inline std::optional<bool> cql_best_avg(const SettingSums& ss, std::string& detail) {
-  bool any = false, all = true;
-  for (const auto& ws : ss.sums) {
-    const MethodStats* c = ws.find("cql_agent");
-    if (!c) continue;
-    any = true;
-    all = all && c->avg_rank == 1;
-    detail += ss.setting->name + " " + weight_label(ws.target_weight) + ": Avg rank " +
-              std::to_string(c->avg_rank) + "/" + std::to_string(ws.ranked()) + " (" + fmt("%.4f", c->avg_mean) +
-              "; best other " + runner_up(ws, "cql_agent") + "); ";
-  }
-  if (!any) return std::nullopt;
-  return all;
-}
-
-inline std::string trim_detail(std::string d) {
-  while (!d.empty() && (d.back() == ' ' || d.back() == ';')) d.pop_back();
-  return d;
-}
-
 }  // namespace detail
-
-// The four verdicts, each computed from the summaries (never read from the file's "claims").
-// A setting counts as won only if the CQL agent has the best Avg at every reported weight.
-inline std::vector<ClaimVerdict> evaluate_claims(const Results& r) {
-  using detail::dec4;
-  using detail::fmt;
-  using detail::weight_label;
-  const auto all = detail::all_sums(r);
-  std::vector<ClaimVerdict> out;
-
-  {  // 1. best Avg in-distribution
-    ClaimVerdict c{"cql_best_in_distribution", "CQL agent has the best Avg in the in-distribution setting(s)", Verdict::NotTested, ""};
-    bool any = false, held = true;
-    for (const auto& ss : all) {
-      if (ss.kind != SettingKind::InDistribution) continue;
-      if (auto b = detail::cql_best_avg(ss, c.detail)) any = true, held = held && *b;
-    }
-    if (any) c.verdict = held ? Verdict::Held : Verdict::NotHeld;
-    else c.detail = "no in-distribution setting with a cql_agent run";
-    c.detail = detail::trim_detail(c.detail);
-    out.push_back(std::move(c));
-  }
-
-  {  // 2. best Avg in at least 3 of the 5 other settings
-    ClaimVerdict c{"cql_best_3_of_5", "CQL agent has the best Avg in at least 3 of the 5 other settings", Verdict::NotTested, ""};
-    const SettingKind kinds[] = {SettingKind::Scarcity, SettingKind::UnseenModel, SettingKind::SourceField,
-                                 SettingKind::DomainSpace, SettingKind::NewTarget};
-    int won = 0, missing = 0;
-    std::string per_kind;
-    for (auto k : kinds) {
-      bool present = false, won_k = true;
-      std::string d;
-      for (const auto& ss : all) {
-        if (ss.kind != k) continue;
-        if (auto b = detail::cql_best_avg(ss, d)) present = true, won_k = won_k && *b;
-      }
-      if (!present) {
-        ++missing;
-        per_kind += std::string(kind_name(k)) + ": absent; ";
-        continue;
-      }
-      won += won_k ? 1 : 0;
-      per_kind += std::string(kind_name(k)) + ": " + (won_k ? "best" : "not best") + " (" + detail::trim_detail(d) + "); ";
-    }
-    c.detail = std::to_string(won) + " of " + std::to_string(5 - missing) + " present settings won; " + per_kind;
-    if (won >= 3) c.verdict = Verdict::Held;
-    else if (won + missing < 3) c.verdict = Verdict::NotHeld;
-    c.detail = detail::trim_detail(c.detail);
-    out.push_back(std::move(c));
-  }
-
-  {  // 3. above the SFT agent everywhere
-    ClaimVerdict c{"cql_above_sft", "CQL agent's Avg is above the SFT agent's in every setting", Verdict::NotTested, ""};
-    bool any = false, held = true;
-    std::string failures, skipped;
-    for (const auto& ss : all)
-      for (const auto& ws : ss.sums) {
-        const MethodStats* q = ws.find("cql_agent");
-        const MethodStats* f = ws.find("sft_agent");
-        const std::string where = ss.setting->name + " " + weight_label(ws.target_weight);
-        if (!q || !f) {
-          skipped += where + "; ";
-          continue;
-        }
-        any = true;
-        const double gap = q->avg_mean - f->avg_mean;
-        if (!(gap > 0)) held = false, failures += where + " (CQL - SFT = " + dec4(gap, true) + "); ";
-        else c.detail += where + ": " + dec4(gap, true) + "; ";
-      }
-    if (any) c.verdict = held ? Verdict::Held : Verdict::NotHeld;
-    if (!failures.empty()) c.detail = "below or equal in: " + failures + "above in: " + c.detail;
-    if (!skipped.empty()) c.detail += "not compared (a method missing): " + skipped;
-    c.detail = detail::trim_detail(c.detail);
-    out.push_back(std::move(c));
-  }
-
-  {  // 4. smaller regret than static_tuned and regmix_transfer, at zero search cost
-    ClaimVerdict c{"cql_regret_below_static_regmix",
-                   "CQL agent's regret is smaller than static_tuned's and regmix_transfer's in the scarcity, "
-                   "source-field, domain-space and code settings, at zero deployment-time search cost",
-                   Verdict::NotTested, ""};
-    const SettingKind kinds[] = {SettingKind::Scarcity, SettingKind::SourceField, SettingKind::DomainSpace,
-                                 SettingKind::NewTarget};
-    bool failed = false, incomplete = false;
-    for (auto k : kinds) {
-      bool present = false;
-      for (const auto& ss : all) {
-        if (ss.kind != k) continue;
-        for (const auto& ws : ss.sums) {
-          const std::string where = ss.setting->name + " " + weight_label(ws.target_weight);
-          const MethodStats* q = ws.find("cql_agent");
-          const MethodStats* st = ws.find("static_tuned");
-          const MethodStats* rg = ws.find("regmix_transfer");
-          if (!q || !st || !rg || !std::isfinite(q->regret)) {
-            c.detail += where + ": not compared (cql_agent, static_tuned, regmix_transfer or the reference missing); ";
-            continue;
-          }
-          present = true;
-          const bool ok = q->regret < st->regret && q->regret < rg->regret && q->extra_tokens == 0;
-          failed = failed || !ok;
-          c.detail += where + ": regret CQL " + dec4(q->regret) + ", static_tuned " + dec4(st->regret) +
-                      ", regmix_transfer " + dec4(rg->regret) +
-                      (q->extra_tokens == 0 ? std::string() : ", CQL extra tokens " + fmt("%.3g", q->extra_tokens)) +
-                      (ok ? " (smaller)" : " (NOT smaller)") + "; ";
-        }
-      }
-      if (!present) incomplete = true, c.detail += std::string(kind_name(k)) + ": absent; ";
-    }
-    c.verdict = failed ? Verdict::NotHeld : incomplete ? Verdict::NotTested : Verdict::Held;
-    c.detail = detail::trim_detail(c.detail);
-    out.push_back(std::move(c));
-  }
-  return out;
-}
 
 }  // namespace dma::report

@@ -3,7 +3,7 @@
 // weights), a held-out split by environment instance, the warm-up learner (SFT on the best
 // trajectories, or BC on all), then CQL, and a JSON report (curves, wall time per learner,
 // Q-value sanity on held-out trajectories: predicted Q vs realised return-to-go). Used by
-// examples/train_agent.cpp and the experiment driver (trainer/experiment*.hpp). Config keys and
+// examples/train_agent.cpp and the main job (examples/main_job/). Config keys and
 // defaults: docs/AGENT.md "Training pipeline". Tested in tests/unit/rl_pipeline.cpp.
 #pragma once
 

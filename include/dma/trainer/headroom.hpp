@@ -13,6 +13,7 @@
 // diagnostic resumes.
 // Tested in tests/unit/trainer_headroom.cpp (it finds a planted dynamic gain and reports none where
 // the objective depends only on the mean share); examples/headroom.cpp runs it on env::Cpt.
+// Over 400 lines: steps (a)-(d) share the candidates, the ledger and the paired statistics.
 #pragma once
 
 #include <algorithm>

@@ -8,6 +8,7 @@
 // (wmma m16n16k8 TF32, FP32 accumulation); `precise` splits each operand into two TF32 halves
 // (3 products, ~FP32 accuracy) for strict-FP32 runs. Tested against the CPU ops (rope + attention)
 // over shape sweeps in tests/parity/cuda_flash.cu; timed by benchmarks/bench_proxy_cuda.cu.
+// Over 400 lines: the forward and the two backward kernels share the tiling and the TF32 helpers.
 #pragma once
 
 #include <mma.h>

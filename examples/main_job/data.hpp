@@ -1,4 +1,4 @@
-// dma/trainer/experiment_data.hpp: the domain spaces the main job (trainer/experiment.hpp) runs
+// main_job/data.hpp: the domain spaces the main job (main_job/experiment.hpp) runs
 // on, as env::CptData: the per-source space (every source domain + the targets, from the shards
 // of scripts/prepare_data.sh), the 2-D space (one merged "source" domain + the targets, built in
 // memory from the per-source data) and K-D spaces (space/kd.hpp clusters of the source documents,
@@ -27,9 +27,9 @@
 #include "dma/env/cpt_data.hpp"
 #include "dma/space/kd.hpp"
 #include "dma/space/manifest.hpp"
-#include "dma/trainer/experiment_config.hpp"
+#include "main_job/settings.hpp"
 
-namespace dma::trainer {
+namespace dma::main_job {
 
 // The 2-D space: source domains merged into one domain "source" (the first `tokens_per_source`
 // training tokens of each, concatenated; held-out documents interleaved round robin so that the
@@ -249,4 +249,4 @@ class SyntheticData final : public ExperimentData {
   std::map<std::size_t, std::unique_ptr<env::CptData>> m_kd;
 };
 
-}  // namespace dma::trainer
+}  // namespace dma::main_job

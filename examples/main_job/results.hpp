@@ -1,9 +1,9 @@
-// dma/trainer/experiment_results.hpp: what the main job writes per setting into results.json
+// main_job/results.hpp: what the main job writes per setting into results.json
 // (schema dma.results/1, docs/RESULTS_SCHEMA.md): a deployment run's record (RunRecord, the
 // settings/NAME.json cache), the runs scored at every target weight (RunScores), the hindsight-best
-// static share, the per-(method, weight) summary (mean and sd over seeds, rank, regret), and the
-// provenance helpers (commit, machine). report/ reads these files and checks the summary against
-// its own computation. Tested through tests/integration/experiment_tiny.cpp and trainer_experiment.cpp.
+// static share, the per-(method, weight) summary (report::summarize's mean and sd over seeds, rank,
+// regret: the statistics have one implementation, in report/), and the provenance helpers
+// (commit, machine). Tested through tests/integration/experiment_tiny.cpp and trainer_experiment.cpp.
 #pragma once
 
 #include <cmath>
@@ -16,9 +16,11 @@
 
 #include "dma/core/config.hpp"
 #include "dma/core/types.hpp"
-#include "dma/trainer/experiment_scoring.hpp"
+#include "dma/report/results.hpp"
+#include "dma/report/summary.hpp"
+#include "main_job/scoring.hpp"
 
-namespace dma::trainer {
+namespace dma::main_job {
 
 // The key of a target weight in file names and JSON objects ("0.5", "0.7").
 inline std::string weight_key(double tw) {
@@ -55,54 +57,6 @@ struct RunRecord {
     return r;
   }
 };
-
-// Mean and sd over seeds per (method, weight); rank by objective (hindsight_static not ranked);
-// regret = hindsight_static's objective mean - the method's.
-inline Json summarize_runs(const Json& runs, const std::vector<double>& target_weights) {
-  struct Acc {
-    std::vector<double> avg, var, obj, extra;
-  };
-  std::map<std::pair<double, std::string>, Acc> acc;
-  for (const auto& r : runs) {
-    auto& a = acc[{r["target_weight"].get<double>(), r["method"].get<std::string>()}];
-    a.avg.push_back(r["avg"].get<double>());
-    a.var.push_back(r["var"].get<double>());
-    a.obj.push_back(r["objective"].get<double>());
-    a.extra.push_back(r["extra_tokens"].get<double>());
-  }
-  auto ms = [](const std::vector<double>& v) {
-    double m = 0, s = 0;
-    for (double x : v) m += x / double(v.size());
-    for (double x : v) s += (x - m) * (x - m);
-    return std::pair<double, double>{m, v.size() > 1 ? std::sqrt(s / double(v.size() - 1)) : 0.0};
-  };
-  Json out = Json::array();
-  for (double tw : target_weights) {
-    std::vector<std::pair<std::string, Json>> rows;
-    double ref = std::nan("");
-    for (const auto& [k, a] : acc) {
-      if (std::abs(k.first - tw) > 1e-12) continue;
-      const auto [am, as] = ms(a.avg);
-      const auto [om, os] = ms(a.obj);
-      if (k.second == "hindsight_static") ref = om;
-      rows.push_back({k.second, Json{{"method", k.second}, {"target_weight", tw}, {"seeds", a.avg.size()},
-                                     {"avg_mean", am}, {"avg_sd", as}, {"var_mean", ms(a.var).first},
-                                     {"objective_mean", om}, {"objective_sd", os},
-                                     {"extra_tokens", ms(a.extra).first}}});
-    }
-    for (auto& [name, j] : rows) {
-      int rank = 1;
-      if (name != "hindsight_static")
-        for (const auto& [n2, j2] : rows)
-          if (n2 != "hindsight_static" && j2["objective_mean"].get<double>() > j["objective_mean"].get<double>()) ++rank;
-      j["rank"] = name == "hindsight_static" ? Json(nullptr) : Json(rank);
-      j["regret"] = std::isfinite(ref) ? Json(ref - j["objective_mean"].get<double>()) : Json(nullptr);
-      out.push_back(j);
-    }
-  }
-  return out;
-}
-
 
 // One setting of the main job's results.json from its settings/NAME.json: the runs at every
 // target weight, the hindsight-best static share, the summary.
@@ -173,7 +127,10 @@ inline Json setting_result(const Json& sj, const std::vector<double>& target_wei
     hb["target_weight_" + weight_key(tw)] = Json{{"mixture", mix}, {"objective", best_v}, {"target_share", grid[best]}};
   }
   out["hindsight_best"] = hb;
-  out["summary"] = summarize_runs(out["runs"], target_weights);
+  // The per-(method, weight) statistics: report/'s, computed once (report::summarize).
+  const std::string src = "settings/" + out["name"].get<std::string>() + ".json";
+  const report::Setting parsed = report::detail::parse_setting(report::detail::At(out, src, "setting"));
+  out["summary"] = report::summary_json(report::summarize(parsed, target_weights));
   return out;
 }
 
@@ -204,4 +161,4 @@ inline std::string machine() {
 }
 
 
-}  // namespace dma::trainer
+}  // namespace dma::main_job

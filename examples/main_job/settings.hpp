@@ -1,5 +1,5 @@
-// dma/trainer/experiment_config.hpp: the main job's seven settings (SettingDef, the paper's
-// in-distribution and transfer settings in our terms), and ExperimentConfig, everything it (trainer/
+// main_job/settings.hpp: the main job's seven settings (SettingDef, the paper's
+// in-distribution and transfer settings in our terms), and ExperimentConfig, everything it (main_job/
 // experiment.hpp, examples/experiment.cpp) reads from a preset (examples/presets/experiment-*.json):
 // where the data is, the proxy and the larger unseen model, base pre-training budgets, the CPT run
 // shape (an env::CptConfig fragment), the collection plan, agent training, the baselines' budgets,
@@ -17,7 +17,7 @@
 #include "dma/core/error.hpp"
 #include "dma/core/reflect.hpp"
 
-namespace dma::trainer {
+namespace dma::main_job {
 
 // One setting of the main job: which space, which base model, which target, hidden pools or not.
 struct SettingDef {
@@ -204,4 +204,4 @@ struct ExperimentConfig {
   }
 };
 
-}  // namespace dma::trainer
+}  // namespace dma::main_job

@@ -1,4 +1,4 @@
-// dma/trainer/experiment_scoring.hpp: how the main job scores a run. A setting's benchmark suite
+// main_job/scoring.hpp: how the main job scores a run. A setting's benchmark suite
 // (BenchmarkSuite) is fixed held-out windows of every source domain its base model was
 // pre-trained on and of the target domain, plus gold-answer probes (source text, target), read on
 // a run's final parameters. Scores are put on one scale in [0, 1], higher better: held-out
@@ -24,9 +24,9 @@
 #include "dma/env/cpt_data.hpp"
 #include "dma/env/cpt_eval.hpp"
 #include "dma/model/llama.hpp"
-#include "dma/trainer/experiment_config.hpp"
+#include "main_job/settings.hpp"
 
-namespace dma::trainer {
+namespace dma::main_job {
 
 inline constexpr const char* kScoreScale =
     "every benchmark on [0,1], higher better: held-out bits/byte b -> 1 - b/8 (0 = uniform over 256 bytes); "
@@ -159,4 +159,4 @@ class BenchmarkSuite {
   std::size_t m_fixed = 0;
 };
 
-}  // namespace dma::trainer
+}  // namespace dma::main_job
