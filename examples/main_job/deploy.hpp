@@ -8,7 +8,6 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -39,8 +38,12 @@
 
 namespace dma::main_job {
 
+// The main job's clock and its progress lines on stderr (Experiment and Deployment).
 using Clock = std::chrono::steady_clock;
 inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+inline void log_line(bool on, const std::string& s) {
+  if (on) std::fprintf(stderr, "experiment: %s\n", s.c_str());
+}
 
 template <class B = backend::Cpu>
 class Deployment {
@@ -82,7 +85,7 @@ class Deployment {
     const auto t_fit = Clock::now();
     fit_refits(jobs);
     phases["refit_fits"] = seconds_since(t_fit);
-    std::atomic<std::size_t> done{0};
+    std::size_t done = 0;
     Progress prog("deployment jobs (setting x seed)", jobs.size(), 0.0, m_progress);
     std::mutex pm;
     parallel_for(jobs.size(), m_cfg.parallel, [&](std::size_t k, std::size_t) {
@@ -122,9 +125,7 @@ class Deployment {
     const Json& t = *m_in.tuning;
     return t.at("static").at(weight_key(tw)).at("share").get<double>();
   }
-  void log(const std::string& s) const {
-    if (m_progress) std::fprintf(stderr, "experiment: %s\n", s.c_str());
-  }
+  void log(const std::string& s) const { log_line(m_progress, s); }
 
   // The refit methods' deployment-time search (RegMix refit's proxy runs, DoReMi's reference and
   // proxy runs) is made once per setting, on seed 0's instance with seed 0's seeds (so seed 0's
@@ -138,8 +139,7 @@ class Deployment {
   void fit_refits(const std::vector<SeedJob>& jobs) {
     std::vector<SettingDef> need;
     for (const auto& j : jobs)
-      if (!m_refits.contains(j.s.name) &&
-          std::none_of(need.begin(), need.end(), [&](const SettingDef& s) { return s.name == j.s.name; }))
+      if (std::none_of(need.begin(), need.end(), [&](const SettingDef& s) { return s.name == j.s.name; }))
         need.push_back(j.s);
     if (need.empty()) return;
     log("  refit methods' proxy runs (RegMix refit, DoReMi), once per setting: " + std::to_string(need.size()) +

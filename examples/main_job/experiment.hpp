@@ -91,9 +91,7 @@ class Experiment {
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
     return buf;
   }
-  void log(const std::string& s) const {
-    if (m_progress) std::fprintf(stderr, "experiment: %s\n", s.c_str());
-  }
+  void log(const std::string& s) const { log_line(m_progress, s); }
 
   // A finished OUT belongs to one config: a rerun with another config is refused, not mixed in.
   // The one exception is the number of deployment seeds: runs are cached per seed, so a rerun with
